@@ -1,0 +1,99 @@
+"""The conditions a model is driven under, and refined-prompt extraction from reasoning.
+
+* ``direct``: draw from the prompt.
+* ``reasoning``: reason about the prompt, then draw from prompt + reasoning in one context.
+* ``decontext``: the same reasoning; draw from only the refined prompt extracted from it.
+
+The reasoning is produced once per (model, instance, seed) and shared by ``reasoning`` and
+``decontext``, so the two conditions are a paired comparison on identical reasoning.
+
+Refined-prompt tag format (what a model should end its reasoning with)::
+
+    <refined_prompt>A picture of 5 red apples.</refined_prompt>
+
+Fallbacks, in order: the last ``<refined_prompt>`` tag (also ``<refined>``); a
+``Final Scene Prompt:`` label (UReason's format); a ``Refined prompt:``, ``Final prompt:`` or
+``Image prompt:`` label; otherwise the last non-empty paragraph of the reasoning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Condition = Literal["direct", "reasoning", "decontext"]
+CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
+DEFAULT_CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
+NEEDS_REASONING: frozenset[str] = frozenset({"reasoning", "decontext"})
+
+_TAG_RE = re.compile(r"<(refined_prompt|refined)>\s*(.*?)\s*</\1>", re.IGNORECASE | re.DOTALL)
+_LABELS = (
+    ("ureason-label", re.compile(r"final\s+scene\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL)),
+    ("label", re.compile(
+        r"(?:refined|final|image)\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL)),
+)
+MAX_REFINED = 2000
+
+
+@dataclass(frozen=True)
+class Refined:
+    """The prompt extracted from reasoning and how it was found (``tag``, ``label``, ...)."""
+
+    prompt: str
+    method: str
+
+
+def _clean(text: str) -> str:
+    text = text.strip().strip("`*_\"' \n")
+    return " ".join(text.split())[:MAX_REFINED]
+
+
+def extract_refined(reasoning: str) -> Refined:
+    """Extract the refined prompt from reasoning text; never raises.
+
+    Args:
+        reasoning: any text.
+
+    Returns:
+        The refined prompt (possibly empty when the reasoning is empty) and the method used.
+    """
+    text = str(reasoning)[:100_000]
+    tags = _TAG_RE.findall(text)
+    for _, body in reversed(tags):
+        if _clean(body):
+            return Refined(_clean(body), "tag")
+    for method, pattern in _LABELS:
+        matches = list(pattern.finditer(text))
+        if matches:
+            tail = matches[-1].group(1)
+            first_paragraph = re.split(r"\n\s*\n", tail.strip(), maxsplit=1)[0]
+            if _clean(first_paragraph):
+                return Refined(_clean(first_paragraph), method)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if _clean(p)]
+    return Refined(_clean(paragraphs[-1]) if paragraphs else "", "last-paragraph")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One image to generate: the prompt, and the reasoning context for ``reasoning``."""
+
+    prompt: str
+    context: str | None = None
+
+
+def generation_request(condition: str, prompt: str, reasoning: str | None) -> GenerationRequest:
+    """What to draw for an instance under a condition.
+
+    Raises:
+        ValueError: unknown condition, or a reasoning condition without reasoning.
+    """
+    if condition == "direct":
+        return GenerationRequest(prompt)
+    if condition not in NEEDS_REASONING:
+        raise ValueError(f"unknown condition {condition!r} (known: {', '.join(CONDITIONS)})")
+    if reasoning is None:
+        raise ValueError(f"condition {condition!r} needs reasoning")
+    if condition == "reasoning":
+        return GenerationRequest(prompt, reasoning)
+    return GenerationRequest(extract_refined(reasoning).prompt or prompt)

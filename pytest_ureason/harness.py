@@ -1,0 +1,221 @@
+"""Drive a model over groups of cases: reasoning once per instance, batched generation, store.
+
+The harness lives once per worker process. When the first item of a group runs, it prepares
+every case of the group: the reasoning each instance needs (one ``reason`` call per batch,
+shared by ``reasoning`` and ``decontext``), then every missing image (one ``generate`` call per
+batch), each written to the store as soon as its batch returns. Items then only read their
+outcome. A model error or an out-of-memory in one batch halves the batch, so only the inputs
+that fail alone fail (see :func:`pytest_ureason.batching.run_batched`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ureason.batching import BatchStats, Failed, run_batched
+from pytest_ureason.conditions import (
+    NEEDS_REASONING,
+    GenerationRequest,
+    extract_refined,
+    generation_request,
+)
+from pytest_ureason.store import Store, content_key
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from pytest_ureason.models.base import UnifiedModel
+    from pytest_ureason.suite import Instance
+
+log = logging.getLogger("pytest_ureason")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test item: an instance under a condition with a seed."""
+
+    instance: Instance
+    condition: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """The item name, ``task/id[condition-sSEED]``."""
+        return f"{self.instance.task}/{self.instance.id}[{self.condition}-s{self.seed}]"
+
+
+@dataclass
+class Outcome:
+    """What the model produced for a case (or why it could not)."""
+
+    image_path: Path | None = None
+    reasoning: str | None = None
+    drawn_prompt: str | None = None
+    refined_method: str | None = None
+    error: str | None = None
+    unsupported: str | None = None
+
+
+@dataclass
+class Throughput:
+    """Counters for the terminal summary."""
+
+    images: int = 0
+    reused: int = 0
+    reasonings: int = 0
+    generate_seconds: float = 0.0
+    reason_seconds: float = 0.0
+    stats: BatchStats = field(default_factory=BatchStats)
+
+
+def _describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class Harness:
+    """Runs one model over cases, batched, through the store."""
+
+    def __init__(self, model: UnifiedModel, store: Store, batch_size: int = 16):
+        self.model = model
+        self.store = store
+        self.batch_size = batch_size
+        self.outcomes: dict[Case, Outcome] = {}
+        self.throughput = Throughput()
+        self._identity: dict[str, Any] = {
+            "model": model.name,
+            "revision": getattr(model, "revision", "unknown"),
+            "settings": getattr(model, "settings", {}),
+        }
+
+    def _reason_key(self, instance: Instance, seed: int) -> str:
+        return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
+
+    def _image_key(self, case: Case, request: GenerationRequest) -> str:
+        return content_key(kind="image", condition=case.condition, prompt=request.prompt,
+                           context=request.context, seed=case.seed, **self._identity)
+
+    def _reasonings(self, cases: list[Case]) -> dict[tuple[str, str, int], str | BaseException]:
+        """Reasoning per (task, id, seed), from the store or made in batches."""
+        wanted: dict[tuple[str, str, int], tuple[Instance, int]] = {}
+        for case in cases:
+            if case.condition in NEEDS_REASONING:
+                wanted[(case.instance.task, case.instance.id, case.seed)] = (case.instance, case.seed)
+        found: dict[tuple[str, str, int], str | BaseException] = {}
+        missing = []
+        for key, (instance, seed) in wanted.items():
+            text = self.store.get_text(self._reason_key(instance, seed))
+            if text is None:
+                missing.append(key)
+            else:
+                found[key] = text
+        if missing:
+            start = time.perf_counter()
+            results = run_batched(
+                lambda keys: self.model.reason([wanted[k][0].prompt for k in keys],
+                                               [wanted[k][1] for k in keys]),
+                missing, self.batch_size, stats=self.throughput.stats)
+            self.throughput.reason_seconds += time.perf_counter() - start
+            for key, result in zip(missing, results, strict=True):
+                if isinstance(result, Failed):
+                    found[key] = result.error
+                    continue
+                instance, seed = wanted[key]
+                self.store.put_text(self._reason_key(instance, seed), str(result),
+                                    {"prompt": instance.prompt, "seed": seed, **self._identity})
+                found[key] = str(result)
+                self.throughput.reasonings += 1
+        return found
+
+    def prepare(self, cases: list[Case]) -> None:
+        """Produce the outcome of every case not prepared yet."""
+        from pytest_ureason.models.base import Unsupported
+
+        todo = [c for c in cases if c not in self.outcomes]
+        if not todo:
+            return
+        reasonings = self._reasonings(todo)
+        pending: list[tuple[Case, GenerationRequest, str]] = []
+        for case in todo:
+            outcome = Outcome()
+            self.outcomes[case] = outcome
+            reasoning: str | BaseException | None = None
+            if case.condition in NEEDS_REASONING:
+                reasoning = reasonings[(case.instance.task, case.instance.id, case.seed)]
+                if isinstance(reasoning, BaseException):
+                    if isinstance(reasoning, Unsupported):
+                        outcome.unsupported = f"model cannot reason: {reasoning}"
+                    else:
+                        outcome.error = f"reason() failed: {_describe_error(reasoning)}"
+                    continue
+                outcome.reasoning = reasoning
+                if case.condition == "decontext":
+                    outcome.refined_method = extract_refined(reasoning).method
+            request = generation_request(case.condition, case.instance.prompt, reasoning)
+            outcome.drawn_prompt = request.prompt
+            key = self._image_key(case, request)
+            if self.store.has_image(key):
+                outcome.image_path = self.store.image_path(key)
+                self.throughput.reused += 1
+            else:
+                pending.append((case, request, key))
+        if pending:
+            self._generate(pending)
+
+    def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
+        """One image for a plain test, through the store."""
+        from PIL import Image
+
+        key = content_key(kind="image", condition="fixture", prompt=prompt, context=context,
+                          seed=seed, **self._identity)
+        if not self.store.has_image(key):
+            image = self.model.generate([prompt], [seed], [context])[0]
+            self.store.put_image(key, image, {"prompt": prompt, "context": context, "seed": seed,
+                                              **self._identity})
+            self.throughput.images += 1
+        with Image.open(self.store.image_path(key)) as img:
+            return img.convert("RGB")
+
+    def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+        from pytest_ureason.models.base import Unsupported
+
+        done = 0
+        start = time.perf_counter()
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            log.info("ureason: generated %d/%d images (%.1f images/s)", done, len(pending), rate)
+
+        def call(batch: list[tuple[Case, GenerationRequest, str]]) -> list[Path]:
+            images = self.model.generate(
+                [r.prompt for _, r, _ in batch], [c.seed for c, _, _ in batch],
+                [r.context for _, r, _ in batch])
+            if len(images) != len(batch):
+                raise RuntimeError(f"generate returned {len(images)} images for {len(batch)}")
+            paths = []
+            for (case, request, key), image in zip(batch, images, strict=True):
+                meta = {"condition": case.condition, "prompt": request.prompt,
+                        "context": request.context, "seed": case.seed,
+                        "instance": case.instance.id, "task": case.instance.task,
+                        **self._identity}
+                paths.append(self.store.put_image(key, image, meta))
+            return paths
+
+        results = run_batched(call, pending, self.batch_size, on_batch=progress,
+                              stats=self.throughput.stats)
+        self.throughput.generate_seconds += time.perf_counter() - start
+        for (case, _, _), result in zip(pending, results, strict=True):
+            outcome = self.outcomes[case]
+            if isinstance(result, Failed):
+                if isinstance(result.error, Unsupported):
+                    outcome.unsupported = f"model cannot generate: {result.error}"
+                else:
+                    outcome.error = f"generate() failed: {_describe_error(result.error)}"
+            else:
+                outcome.image_path = result
+                self.throughput.images += 1

@@ -1,0 +1,130 @@
+"""The model protocol and the adapter registry.
+
+An adapter is any object with the three batched methods of :class:`UnifiedModel`. It is made by
+a *factory* registered under a name, either in code with :func:`register_model` or by a third
+party through the entry-point group ``pytest_ureason.models``::
+
+    [project.entry-points."pytest_ureason.models"]
+    my-umm = "my_package.adapter:MyModel"
+
+A factory is called as ``factory(model_path, options)`` where ``model_path`` is ``--model-path``
+(or None) and ``options`` the ``--model-arg KEY=VALUE`` pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+ENTRY_POINT_GROUP = "pytest_ureason.models"
+
+
+class Unsupported(Exception):
+    """Raised by an adapter for a capability it does not have; items needing it are skipped."""
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be found or loaded; the message says where it looked and how to fix it."""
+
+
+@runtime_checkable
+class UnifiedModel(Protocol):
+    """A unified multimodal model behind a small, batched protocol.
+
+    Attributes:
+        name: registry name of the adapter.
+        revision: model revision or weights fingerprint (enters the store key).
+        settings: adapter settings that change outputs (enter the store key).
+    """
+
+    name: str
+    revision: str
+    settings: dict[str, Any]
+
+    def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
+        """Write reasoning text for each prompt."""
+        ...
+
+    def generate(
+        self, prompts: list[str], seeds: list[int], contexts: list[str | None] | None = None
+    ) -> list[Image.Image]:
+        """Draw one image per prompt, conditioned on the optional context (reasoning)."""
+        ...
+
+    def answer(
+        self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
+    ) -> list[str]:
+        """Answer each question in text, about its image when one is given."""
+        ...
+
+
+ModelFactory = Callable[[str | None, dict[str, str]], UnifiedModel]
+_REGISTRY: dict[str, ModelFactory] = {}
+
+
+def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Register an adapter factory under ``name`` (used by ``--model NAME``)."""
+
+    def register(factory: ModelFactory) -> ModelFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return register
+
+
+def _entry_point_factories() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def model_names() -> list[str]:
+    """Every adapter name known in code or through entry points."""
+    return sorted({*_REGISTRY, *_entry_point_factories()})
+
+
+def get_factory(name: str) -> ModelFactory:
+    """The factory registered for ``name``.
+
+    Raises:
+        ModelLoadError: no adapter of that name, or its entry point fails to import.
+    """
+    if name == "reference" and name not in _REGISTRY:
+        from pytest_ureason.models.reference import ReferenceModel
+
+        return ReferenceModel
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    eps = _entry_point_factories()
+    if name not in eps:
+        raise ModelLoadError(
+            f"unknown model {name!r} (known: {', '.join(model_names())}); third-party adapters "
+            f"register in the entry-point group {ENTRY_POINT_GROUP!r}"
+        )
+    try:
+        factory: ModelFactory = eps[name].load()
+    except Exception as exc:
+        raise ModelLoadError(f"adapter {name!r} failed to import: {exc}") from exc
+    return factory
+
+
+def load_model(name: str, path: str | None = None, options: dict[str, str] | None = None
+               ) -> UnifiedModel:
+    """Build the adapter ``name``.
+
+    Raises:
+        ModelLoadError: unknown adapter, or the factory failed.
+    """
+    factory = get_factory(name)
+    try:
+        model = factory(path, dict(options or {}))
+    except ModelLoadError:
+        raise
+    except Exception as exc:
+        raise ModelLoadError(f"model {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
+    missing = [m for m in ("reason", "generate", "answer") if not callable(getattr(model, m, None))]
+    if missing:
+        raise ModelLoadError(f"model {name!r} does not implement {', '.join(missing)}")
+    return model

@@ -1,0 +1,157 @@
+"""pytest hooks of pytest-ureason: options, collection, grouping, fixtures, summary.
+
+The hooks stay thin; the work lives in the modules they call. Importing this module imports no
+torch, transformers, detector or OCR engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_ureason import settings as settings_mod
+from pytest_ureason.batching import assign_groups
+from pytest_ureason.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
+from pytest_ureason.runner import GROUP_KEY, Runner
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from pytest_ureason.harness import Case
+    from pytest_ureason.models.base import UnifiedModel
+    from pytest_ureason.results import ResultsCollector
+
+GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
+COLLECTOR_KEY = pytest.StashKey["ResultsCollector | None"]()
+RUNNER_KEY = pytest.StashKey[Runner]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register options and ini keys."""
+    settings_mod.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Validate options; register the results collector and xdist hooks when a model is set."""
+    settings = settings_mod.from_config(config)
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[COLLECTOR_KEY] = None
+    config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
+    if settings.model is None:
+        return
+    from pytest_ureason.models.base import ModelLoadError, get_factory
+
+    try:
+        get_factory(settings.model)
+    except ModelLoadError as exc:
+        raise pytest.UsageError(f"--model: {exc}") from None
+    if hasattr(config, "workerinput"):
+        return
+    from pytest_ureason.results import ResultsCollector
+
+    collector = ResultsCollector(settings)
+    config.stash[COLLECTOR_KEY] = collector
+    config.pluginmanager.register(collector, "ureason-results")
+    if config.pluginmanager.hasplugin("xdist"):
+        from pytest_ureason.xdist_support import XdistHooks
+
+        config.pluginmanager.register(XdistHooks(collector), "ureason-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """One header line with the model, conditions and store."""
+    s = config.stash.get(SETTINGS_KEY, None)
+    if s is None or s.model is None:
+        return None
+    shard = f", shard {s.shard[0]}/{s.shard[1]}" if s.shard else ""
+    return [f"ureason: model {s.model}, conditions {', '.join(s.conditions)}, seeds {s.seeds}, "
+            f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}"]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Suite files (see :func:`pytest_ureason.items.is_suite_file`)."""
+    if is_suite_file(file_path, parent.config):
+        return SuiteFile.from_parent(parent, path=file_path)
+    return None
+
+
+def shard_of(task: str, instance_id: str, shards: int) -> int:
+    """The 1-based shard of an instance: a stable hash of ``task/id`` modulo the shard count."""
+    digest = hashlib.sha256(f"{task}/{instance_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shards + 1
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Apply ``--task`` and ``--shard``, then assign generation groups."""
+    s = config.stash[SETTINGS_KEY]
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        case = item.stash.get(CASE_KEY, None)
+        if case is None:
+            ok = s.shard is None or s.shard[0] == 1  # plain tests run in the first shard only
+        else:
+            ok = (not s.tasks or case.instance.task in s.tasks) and (
+                s.shard is None or shard_of(case.instance.task, case.instance.id, s.shard[1])
+                == s.shard[0])
+        (keep if ok else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    groups = assign_groups([item.nodeid for item in items], s.batch_size)
+    by_group: dict[str, list[Case]] = {}
+    for item in items:
+        case = item.stash.get(CASE_KEY, None)
+        if case is not None:
+            item.stash[GROUP_KEY] = groups[item.nodeid]
+            by_group.setdefault(groups[item.nodeid], []).append(case)
+    config.stash[GROUPS_KEY] = by_group
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Hand the generation counters to the results collector (on an xdist worker: send them
+    to the controller), before the collector writes its summary."""
+    runner = session.config.stash.get(RUNNER_KEY, None)
+    if runner is None or runner._harness is None:
+        return
+    t = runner._harness.throughput
+    counters = {"images": t.images, "reused": t.reused, "reasonings": t.reasonings,
+                "generate_seconds": t.generate_seconds, "reason_seconds": t.reason_seconds}
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ureason_throughput"] = counters
+    else:
+        collector = session.config.stash.get(COLLECTOR_KEY, None)
+        if collector is not None:
+            collector.add_throughput(counters)
+
+
+@pytest.fixture(scope="session")
+def ureason_runner(pytestconfig: pytest.Config) -> Runner:
+    """The per-worker runner: loads the model once, prepares groups, judges items."""
+    runner = pytestconfig.stash.get(RUNNER_KEY, None)
+    if runner is None:
+        runner = Runner(pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}))
+        pytestconfig.stash[RUNNER_KEY] = runner
+    return runner
+
+
+@pytest.fixture(scope="session")
+def ureason_model(pytestconfig: pytest.Config, ureason_runner: Runner) -> UnifiedModel:
+    """The model under test (``--model``); skips the test when none is given."""
+    if pytestconfig.stash[SETTINGS_KEY].model is None:
+        pytest.skip("no model: pass --model NAME (e.g. --model reference)")
+    return ureason_runner.harness.model
+
+
+@pytest.fixture
+def generate(ureason_runner: Runner, ureason_model: UnifiedModel) -> Callable[..., Image.Image]:
+    """``generate(prompt, seed=0, context=None)``: an image from the model under test, through
+    the generation store (a rerun reuses it)."""
+    return ureason_runner.generate_one

@@ -1,0 +1,93 @@
+"""Collect suite results from test reports (on the controller under xdist) and summarise them.
+
+Registered only when ``--model`` is given, and never on an xdist worker. It reads the
+``ureason_*`` junit properties that every suite item carries, so it sees exactly what the junit
+XML records, whichever process ran the item.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ureason.report import Record, Summary, format_table
+from pytest_ureason.settings import Settings
+
+
+def _outcome(report: pytest.TestReport, props: dict[str, Any]) -> str | None:
+    if report.when == "setup":
+        if report.skipped:
+            return "skipped"
+        return "error" if report.failed else None
+    if report.when == "call":
+        if report.skipped:
+            return "skipped"
+        if report.passed:
+            return "passed"
+        return "error" if props.get("ureason_outcome") == "error" else "failed"
+    return None
+
+
+class ResultsCollector:
+    """Aggregates suite item results and prints the pass-rate table."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.records: dict[str, Record] = {}
+        self.throughput: dict[str, float] = {}
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record the outcome of a suite item."""
+        props = dict(report.user_properties)
+        if "ureason_task" not in props:
+            return
+        outcome = _outcome(report, props)
+        if outcome is None:
+            return
+        self.records[report.nodeid] = Record(
+            str(props["ureason_model"]), str(props["ureason_condition"]),
+            str(props["ureason_task"]), str(props["ureason_instance"]),
+            int(props["ureason_seed"]), outcome)
+
+    def add_throughput(self, counters: dict[str, float]) -> None:
+        """Add a worker's generation counters."""
+        for key, value in counters.items():
+            self.throughput[key] = self.throughput.get(key, 0.0) + value
+
+    def summary(self) -> Summary:
+        """The summary of everything recorded so far."""
+        return Summary.from_records(list(self.records.values()))
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the pass-rate table, the gaps and the throughput."""
+        if not self.records:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "ureason pass rates")
+        for line in format_table(self.summary(), list(self.settings.conditions)):
+            tr.write_line(line)
+        t = self.throughput
+        if t.get("images") or t.get("reused"):
+            rate = t.get("images", 0) / t["generate_seconds"] if t.get("generate_seconds") else 0
+            tr.write_line(
+                f"generation: {int(t.get('images', 0))} images made ({rate:.1f} images/s), "
+                f"{int(t.get('reused', 0))} reused from the store, "
+                f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}")
+        if self.settings.json_path is not None:
+            tr.write_line(f"ureason summary written to {self.settings.json_path}")
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write ``--ureason-json``."""
+        path = self.settings.json_path
+        if path is None or not self.records:
+            return
+        data = {"model": self.settings.model, "conditions": list(self.settings.conditions),
+                **self.summary().to_json(), "throughput": self.throughput}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=1))

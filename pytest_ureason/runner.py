@@ -1,0 +1,125 @@
+"""The per-worker runner behind every suite item: model loading, group preparation, judging.
+
+One :class:`Runner` exists per worker process (the ``ureason_runner`` session fixture). The
+model is loaded on first use, once; if loading fails, every item fails with that one message
+instead of a traceback per item. Judging reads the stored image and evaluates the instance's
+assertions; the verdicts go into the item's junit properties.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_ureason.harness import Case, Harness, Outcome
+from pytest_ureason.items import CASE_KEY
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from pytest_ureason.assertions import Verdict
+    from pytest_ureason.settings import Settings
+
+GROUP_KEY = pytest.StashKey[str]()
+
+
+class VerdictFailure(AssertionError):
+    """An item whose image failed one or more assertions (or whose model call failed)."""
+
+
+class Runner:
+    """Loads the model once and runs suite items in prepared groups."""
+
+    def __init__(self, settings: Settings, groups: dict[str, list[Case]]):
+        self.settings = settings
+        self.groups = groups
+        self._harness: Harness | None = None
+        self._load_error: str | None = None
+
+    @property
+    def harness(self) -> Harness:
+        """The harness around the loaded model.
+
+        Raises:
+            pytest.fail.Exception: the model could not be loaded (same message every time).
+        """
+        if self._harness is None and self._load_error is None:
+            from pytest_ureason.models.base import ModelLoadError, load_model
+            from pytest_ureason.store import Store
+
+            assert self.settings.model is not None
+            try:
+                model = load_model(self.settings.model, self.settings.model_path,
+                                   self.settings.model_args)
+            except ModelLoadError as exc:
+                self._load_error = str(exc)
+            else:
+                self._harness = Harness(model, Store(self.settings.store),
+                                        self.settings.batch_size)
+        if self._harness is None:
+            pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
+        return self._harness
+
+    def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
+        """An image of ``prompt`` from the model under test (the ``generate`` fixture)."""
+        return self.harness.generate_one(prompt, seed, context)
+
+    def outcome(self, item: pytest.Item) -> Outcome:
+        """The outcome of an item's case, preparing its whole group first."""
+        case = item.stash[CASE_KEY]
+        harness = self.harness
+        if case not in harness.outcomes:
+            group = self.groups.get(item.stash.get(GROUP_KEY, ""), [case])
+            harness.prepare(group if case in group else [case, *group])
+        return harness.outcomes[case]
+
+    def run_item(self, item: pytest.Item) -> None:
+        """Generate (if needed) and judge one item; raise on failure."""
+        from PIL import Image
+
+        from pytest_ureason.assertions import Observation, evaluate
+
+        case = item.stash[CASE_KEY]
+        outcome = self.outcome(item)
+        props = item.user_properties
+        if outcome.reasoning is not None:
+            props.append(("ureason_reasoning", outcome.reasoning[:4000]))
+        if outcome.drawn_prompt is not None:
+            props.append(("ureason_drawn_prompt", outcome.drawn_prompt[:4000]))
+        if outcome.refined_method is not None:
+            props.append(("ureason_refined_method", outcome.refined_method))
+        if outcome.unsupported is not None:
+            pytest.skip(outcome.unsupported)
+        if outcome.error is not None or outcome.image_path is None:
+            props.append(("ureason_outcome", "error"))
+            props.append(("ureason_reason", outcome.error or "no image"))
+            raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
+        props.append(("ureason_image", str(outcome.image_path)))
+        with Image.open(outcome.image_path) as img:
+            image = img.convert("RGB")
+        obs = Observation(image, detector=self.settings.detector, ocr=self.settings.ocr)
+        verdicts: list[Verdict] = []
+        for spec in case.instance.expect:
+            try:
+                verdicts.append(evaluate(spec.name, spec.params, obs))
+            except Exception as exc:
+                props.append(("ureason_outcome", "error"))
+                props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
+                raise
+        failed = [v for v in verdicts if not v.passed]
+        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
+        props.append(("ureason_verdicts", json.dumps([_verdict_json(v) for v in verdicts])))
+        props.append(("ureason_reason", "; ".join(v.reason for v in (failed or verdicts))))
+        props.append(("ureason_outcome", "failed" if failed else "passed"))
+        if failed:
+            lines = [v.reason for v in failed]
+            lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
+            lines.append(f"image: {outcome.image_path}")
+            raise VerdictFailure("\n".join(lines))
+
+
+def _verdict_json(v: Verdict) -> dict[str, Any]:
+    return {"assertion": v.assertion, "passed": v.passed, "reason": v.reason,
+            "detector": v.detector, "evidence": v.evidence}

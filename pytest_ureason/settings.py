@@ -1,0 +1,169 @@
+"""Command-line options and ini keys, and their validation into one :class:`Settings`.
+
+Every option can also be set in ``[tool.pytest.ini_options]`` (or pytest.ini) under the ini key
+in the table below; the command line wins.
+
+=================  =====================  ==========================================
+option             ini key                meaning
+=================  =====================  ==========================================
+--model            ureason_model          adapter name (``reference``, ...)
+--model-path       ureason_model_path     local weights directory
+--model-arg K=V    ureason_model_args     adapter option (repeatable)
+--condition        ureason_conditions     direct / reasoning / decontext (repeatable)
+--task             ureason_tasks          run only these tasks (repeatable)
+--seeds            ureason_seeds          seeds per instance (default 1)
+--store            ureason_store          generation store folder
+--shard i/N        ureason_shard          run shard i of N (1-based) of the instances
+--batch-size       ureason_batch_size     instances per group and per model call
+--detector         ureason_detector       object detector (``classical``)
+--ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
+--ureason-json     ureason_json           write the pass-rate summary as JSON here
+=================  =====================  ==========================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
+
+_OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
+    # option, dest, ini key, ini type, help
+    ("--model", "ureason_model", "ureason_model", "string", "model adapter to evaluate"),
+    ("--model-path", "ureason_model_path", "ureason_model_path", "string",
+     "local directory with the model's weights"),
+    ("--seeds", "ureason_seeds", "ureason_seeds", "string", "seeds per instance (default 1)"),
+    ("--store", "ureason_store", "ureason_store", "string",
+     "generation store folder (default .ureason/store)"),
+    ("--shard", "ureason_shard", "ureason_shard", "string",
+     "run shard i of N of the instances, e.g. 2/4 (1-based)"),
+    ("--batch-size", "ureason_batch_size", "ureason_batch_size", "string",
+     "instances per generation group and model call (default 16)"),
+    ("--detector", "ureason_detector", "ureason_detector", "string",
+     "object detector (default classical)"),
+    ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
+    ("--ureason-json", "ureason_json", "ureason_json", "string",
+     "write pass rates and gaps as JSON to this path"),
+)
+_LISTS: tuple[tuple[str, str, str, str], ...] = (
+    ("--condition", "ureason_conditions", "ureason_conditions",
+     f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)"),
+    ("--task", "ureason_tasks", "ureason_tasks", "run only this task (repeatable)"),
+    ("--model-arg", "ureason_model_args", "ureason_model_args",
+     "adapter option KEY=VALUE (repeatable)"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the command-line options and ini keys."""
+    group = parser.getgroup("ureason", "unified multimodal model conformance (pytest-ureason)")
+    for option, dest, ini, kind, help_text in _OPTIONS:
+        group.addoption(option, dest=dest, default=None, help=help_text)
+        parser.addini(ini, help=help_text or "", type=kind, default=None)  # type: ignore[arg-type]
+    for option, dest, ini, help_text in _LISTS:
+        group.addoption(option, dest=dest, action="append", default=None, help=help_text)
+        parser.addini(ini, help=help_text, type="linelist", default=[])
+    parser.addini("ureason_suite_globs", type="args",
+                  default=["*.suite.yaml", "*.suite.yml", "*.suite.jsonl"],
+                  help="file names collected as suites outside a 'suites' folder")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated options of one pytest run."""
+
+    model: str | None
+    model_path: str | None
+    model_args: dict[str, str]
+    conditions: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: int
+    store: Path
+    shard: tuple[int, int] | None
+    batch_size: int
+    detector: str
+    ocr: str
+    json_path: Path | None
+
+
+def _get(config: pytest.Config, dest: str) -> str | None:
+    value = config.getoption(dest)
+    if value is None:
+        ini = config.getini(dest)
+        value = ini if ini not in ("", None) else None
+    return None if value is None else str(value)
+
+
+def _get_list(config: pytest.Config, dest: str) -> list[str]:
+    value = config.getoption(dest)
+    if value:
+        return [v for raw in value for v in str(raw).split(",") if v.strip()]
+    return [str(v) for v in config.getini(dest)]
+
+
+def _path(config: pytest.Config, dest: str, default: str | None) -> Path | None:
+    """A path option: relative to the invocation folder on the command line, to the rootdir
+    in an ini file."""
+    cli = config.getoption(dest)
+    if cli is not None:
+        return Path(config.invocation_params.dir, str(cli))
+    ini = config.getini(dest) or default
+    return Path(config.rootpath, str(ini)) if ini else None
+
+
+def _int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise pytest.UsageError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def from_config(config: pytest.Config) -> Settings:
+    """Read and validate the options.
+
+    Raises:
+        pytest.UsageError: a value is malformed, with the option named.
+    """
+    conditions = tuple(dict.fromkeys(c.strip() for c in _get_list(config, "ureason_conditions")))
+    for c in conditions:
+        if c not in CONDITIONS:
+            raise pytest.UsageError(
+                f"--condition {c!r} is not a condition (known: {', '.join(CONDITIONS)})")
+    shard_raw = _get(config, "ureason_shard")
+    shard = None
+    if shard_raw is not None:
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", shard_raw)
+        if m is None or not 1 <= int(m.group(1)) <= int(m.group(2)):
+            raise pytest.UsageError(f"--shard must be i/N with 1 <= i <= N, got {shard_raw!r}")
+        shard = (int(m.group(1)), int(m.group(2)))
+    model_args: dict[str, str] = {}
+    for pair in _get_list(config, "ureason_model_args"):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"--model-arg must be KEY=VALUE, got {pair!r}")
+        model_args[key.strip()] = value.strip()
+    store = _path(config, "ureason_store", ".ureason/store")
+    assert store is not None
+    return Settings(
+        model=_get(config, "ureason_model"),
+        model_path=_get(config, "ureason_model_path"),
+        model_args=model_args,
+        conditions=conditions or DEFAULT_CONDITIONS,
+        tasks=tuple(t.strip() for t in _get_list(config, "ureason_tasks")),
+        seeds=_int("--seeds", _get(config, "ureason_seeds"), 1, 1, 1000),
+        store=store,
+        shard=shard,
+        batch_size=_int("--batch-size", _get(config, "ureason_batch_size"), 16, 1, 4096),
+        detector=_get(config, "ureason_detector") or "classical",
+        ocr=_get(config, "ureason_ocr") or "rapidocr",
+        json_path=_path(config, "ureason_json", None),
+    )

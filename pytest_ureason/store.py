@@ -1,0 +1,94 @@
+"""The on-disk store of generations: images, reasoning and their metadata.
+
+Every record lives under a content key: the SHA-256 of the fields that determine it (adapter
+name, model revision, adapter settings, what was asked, seed). Writes are atomic (a temporary
+file in the same folder, then ``os.replace``), so a crash never leaves half a record, and a rerun
+reuses every record that exists::
+
+    <root>/images/ab/ab12...ef.png      the image
+    <root>/images/ab/ab12...ef.json     its metadata (prompt, context, model, seed, ...)
+    <root>/texts/cd/cd34...01.json      reasoning records (text + metadata)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def content_key(**fields: Any) -> str:
+    """SHA-256 hex digest of the fields (JSON with sorted keys)."""
+    blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """A content-addressed store of images and texts under ``root``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def image_path(self, key: str) -> Path:
+        """Where the image of ``key`` lives (whether or not it exists)."""
+        return self.root / "images" / key[:2] / f"{key}.png"
+
+    def has_image(self, key: str) -> bool:
+        """Whether a complete image record exists."""
+        path = self.image_path(key)
+        return path.exists() and path.with_suffix(".json").exists()
+
+    def put_image(self, key: str, image: Image.Image, meta: dict[str, Any]) -> Path:
+        """Write an image and its metadata atomically (metadata first, image last)."""
+        import io
+
+        path = self.image_path(key)
+        _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        _atomic_write(path, buf.getvalue())
+        return path
+
+    def image_meta(self, key: str) -> dict[str, Any]:
+        """Metadata of a stored image."""
+        data: dict[str, Any] = json.loads(self.image_path(key).with_suffix(".json").read_text())
+        return data
+
+    def _text_path(self, key: str) -> Path:
+        return self.root / "texts" / key[:2] / f"{key}.json"
+
+    def get_text(self, key: str) -> str | None:
+        """The stored text of ``key``, or None."""
+        path = self._text_path(key)
+        if not path.exists():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # unreadable: regenerate rather than fail
+        text = record.get("text")
+        return text if isinstance(text, str) else None
+
+    def put_text(self, key: str, text: str, meta: dict[str, Any]) -> None:
+        """Write a text record atomically."""
+        record = {**meta, "text": text}
+        payload = json.dumps(record, indent=1, ensure_ascii=False, default=str).encode("utf-8")
+        _atomic_write(self._text_path(key), payload)

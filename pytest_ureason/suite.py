@@ -1,0 +1,324 @@
+"""Suite files: the instance schema, and YAML / JSONL loading with ``file:line`` errors.
+
+A YAML suite is a mapping::
+
+    suite: ureason/arithmetic     # optional display name (default: the file's stem)
+    version: 1                    # optional integer, bumped when instances change meaning
+    task: arithmetic              # default task of the instances below
+    instances:
+      - id: arith-001             # letters, digits, '.', '_', '-'; safe as a file name
+        prompt: Draw as many apples as 3 + 4.
+        refined: A picture of 7 apples.
+        expect:
+          - count: {object: apple, op: "==", value: 7}
+        tags: [handwritten]
+      - generator: arithmetic     # expands deterministically into instances
+        count: 40
+        seed: 1
+
+(a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
+instance or a generator spec. Loading never raises on bad content: every problem becomes a
+:class:`SuiteError` naming the file, line and field, and every valid instance still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pytest_ureason import assertions
+from pytest_ureason.generators import GeneratorError, expand
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$")
+SUITE_SUFFIXES = (".yaml", ".yml", ".jsonl")
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    """One validated ``expect:`` entry."""
+
+    name: str
+    params: assertions.Params
+
+    def describe(self) -> str:
+        """Short text form, e.g. ``count(object=apple, op===, value=3)``."""
+        args = ", ".join(f"{k}={v}" for k, v in self.params.model_dump(exclude_none=True).items())
+        return f"{self.name}({args})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The suite-file form of this assertion."""
+        return {self.name: self.params.model_dump(exclude_none=True)}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One benchmark item."""
+
+    id: str
+    task: str
+    prompt: str
+    expect: tuple[AssertionSpec, ...]
+    refined: str | None = None
+    tags: tuple[str, ...] = ()
+    question: str | None = None
+    answer: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SuiteError:
+    """A problem in a suite file, located by line."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Suite:
+    """A loaded suite file: its valid instances and its errors."""
+
+    path: Path
+    name: str
+    version: int | None = None
+    instances: list[Instance] = field(default_factory=list)
+    errors: list[SuiteError] = field(default_factory=list)
+
+
+def _safe_id(kind: str, *, optional: bool = False) -> Any:
+    if optional:
+        return Field(default=None, pattern=SAFE_ID.pattern, description=f"{kind}: file-name safe")
+    return Field(pattern=SAFE_ID.pattern, description=f"{kind}: safe as a file name")
+
+
+class _InstanceModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: str = _safe_id("id")
+    task: str = _safe_id("task")
+    prompt: str = Field(min_length=1, max_length=20000)
+    expect: list[dict[str, Any]] = Field(min_length=1)
+    refined: str | None = Field(default=None, min_length=1)
+    tags: list[str] = Field(default_factory=list)
+    question: str | None = None
+    answer: str | None = None
+
+
+class _GeneratorModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    generator: str
+    count: int = Field(ge=0, le=1_000_000)
+    seed: int
+    task: str | None = _safe_id("task", optional=True)
+
+
+class _HeaderModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    suite: str | None = None
+    version: int | None = None
+    task: str | None = _safe_id("task", optional=True)
+    instances: list[Any]
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Invalid(Exception):
+    def __init__(self, loc: tuple[int | str, ...], message: str):
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+def _first_error(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> _Invalid:
+    err = exc.errors(include_url=False)[0]
+    loc = prefix + tuple(err["loc"])
+    msg = err["msg"]
+    if err["type"] == "string_pattern_mismatch":
+        msg = "must be letters, digits, '.', '_' or '-' (safe as a file name)"
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif "input" in err and err["type"] not in ("missing",):
+        shown = repr(err["input"])
+        msg += f", got {shown[:60]}"
+    return _Invalid(loc, msg[0].lower() + msg[1:])
+
+
+def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance:
+    data = dict(raw)
+    if "task" not in data and default_task is not None:
+        data["task"] = default_task
+    try:
+        model = _InstanceModel.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+    specs = []
+    for i, entry in enumerate(model.expect):
+        if len(entry) != 1:
+            raise _Invalid(("expect", i), "each assertion is a mapping with exactly one key "
+                           f"(an assertion type), got {sorted(entry)}")
+        name, params = next(iter(entry.items()))
+        try:
+            kind = assertions.get_assertion(str(name))
+        except KeyError as exc:
+            raise _Invalid(("expect", i), str(exc.args[0])) from None
+        try:
+            specs.append(AssertionSpec(kind.name, kind.params.model_validate(params)))
+        except ValidationError as exc:
+            raise _first_error(exc, ("expect", i, kind.name)) from None
+    return Instance(model.id, model.task, model.prompt, tuple(specs), model.refined,
+                    tuple(model.tags), model.question, model.answer, line)
+
+
+def _line_of(node: Any, loc: tuple[int | str, ...], default: int) -> int:
+    """1-based line of the deepest YAML node on ``loc`` that carries a position."""
+    line = default
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(part, int) and lc is not None:
+                line = lc.item(part)[0] + 1
+            elif lc is not None:
+                line = lc.key(part)[0] + 1
+            node = node[part]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line
+
+
+class _Loader:
+    def __init__(self, path: Path):
+        self.path = path
+        self.suite = Suite(path, path.stem)
+        self.seen: dict[str, int] = {}
+
+    def error(self, line: int, message: str) -> None:
+        self.suite.errors.append(SuiteError(self.path, line, message))
+
+    def add(self, instance: Instance) -> None:
+        key = f"{instance.task}/{instance.id}"
+        if key in self.seen:
+            self.error(instance.line, f"instance {instance.id!r}: duplicate id "
+                       f"(first defined at line {self.seen[key]})")
+            return
+        self.seen[key] = instance.line
+        self.suite.instances.append(instance)
+
+    def entry(self, raw: Any, line: int, default_task: str | None, node: Any = None) -> None:
+        if not isinstance(raw, dict):
+            self.error(line, f"entry must be a mapping (an instance or a generator spec), "
+                       f"got {type(raw).__name__}")
+            return
+        if "generator" in raw:
+            self.generated(raw, line, default_task, node)
+            return
+        label = f"instance {raw.get('id')!r}" if isinstance(raw.get("id"), str) else "instance"
+        try:
+            self.add(_build(raw, default_task, line))
+        except _Invalid as exc:
+            where = _line_of(node, exc.loc, line) if node is not None else line
+            self.error(where, f"{label}: field {_field_path(exc.loc)}: {exc.message}")
+
+    def generated(self, raw: dict[str, Any], line: int, default_task: str | None,
+                  node: Any) -> None:
+        try:
+            spec = _GeneratorModel.model_validate(raw)
+            produced = expand(spec.generator, spec.count, spec.seed)
+        except ValidationError as exc:
+            bad = _first_error(exc)
+            where = _line_of(node, bad.loc, line) if node is not None else line
+            self.error(where, f"generator spec: field {_field_path(bad.loc)}: {bad.message}")
+            return
+        except GeneratorError as exc:
+            self.error(line, f"generator spec: {exc}")
+            return
+        task = spec.task or default_task
+        for raw_instance in produced:
+            if task is not None and "task" not in raw_instance:
+                raw_instance = {**raw_instance, "task": task}
+            try:
+                self.add(_build(raw_instance, None, line))
+            except _Invalid as exc:
+                self.error(line, f"generator {spec.generator!r} produced an invalid instance "
+                           f"{raw_instance.get('id')!r}: field {_field_path(exc.loc)}: {exc.message}")
+
+
+def _load_yaml(loader: _Loader, text: str) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        doc = YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        loader.error(line, f"invalid YAML: {exc.problem or exc.context}")
+        return
+    except YAMLError as exc:
+        loader.error(1, f"invalid YAML: {exc}")
+        return
+    if isinstance(doc, list):
+        header = _HeaderModel(instances=list(doc))
+        entries: Any = doc
+    elif isinstance(doc, dict):
+        try:
+            header = _HeaderModel.model_validate(dict(doc))
+        except ValidationError as exc:
+            bad = _first_error(exc)
+            loader.error(_line_of(doc, bad.loc, 1), f"field {_field_path(bad.loc)}: {bad.message}")
+            return
+        entries = doc["instances"]
+    else:
+        loader.error(1, "a suite file must be a mapping with 'instances:' or a list of entries")
+        return
+    if header.suite:
+        loader.suite.name = header.suite
+    loader.suite.version = header.version
+    for i, raw in enumerate(entries):
+        line = entries.lc.item(i)[0] + 1 if hasattr(entries, "lc") else 1
+        loader.entry(raw, line, header.task, raw)
+
+
+def _load_jsonl(loader: _Loader, text: str) -> None:
+    for number, row in enumerate(text.splitlines(), start=1):
+        if not row.strip():
+            continue
+        try:
+            raw = json.loads(row)
+        except json.JSONDecodeError as exc:
+            loader.error(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        loader.entry(raw, number, None)
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load a YAML or JSONL suite file.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The suite, with every valid instance and one :class:`SuiteError` per problem.
+    """
+    path = Path(path)
+    loader = _Loader(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        loader.error(1, f"cannot read suite file: {exc}")
+        return loader.suite
+    if path.suffix == ".jsonl":
+        _load_jsonl(loader, text)
+    else:
+        _load_yaml(loader, text)
+    return loader.suite
