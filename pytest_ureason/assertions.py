@@ -117,7 +117,9 @@ class ColorParams(ObjectParams):
     def _palette(cls, value: str) -> str:
         name = vocabulary.canonical_color(value)
         if name is None:
-            raise ValueError(f"unknown color {value!r} (known: {', '.join(vocabulary.COLOR_NAMES)})")
+            raise ValueError(
+                f"unknown color {value!r} (known: {', '.join(vocabulary.COLOR_NAMES)})"
+            )
         return name
 
 
@@ -131,7 +133,9 @@ class RelationParams(Params):
     @field_validator("relation", mode="before")
     @classmethod
     def _spelling(cls, value: Any) -> Any:
-        return " ".join(value.replace("_", " ").split()).lower() if isinstance(value, str) else value
+        return (
+            " ".join(value.replace("_", " ").split()).lower() if isinstance(value, str) else value
+        )
 
     @field_validator("subject", "object")
     @classmethod
@@ -204,8 +208,11 @@ def _boxes(dets: list[Detection]) -> list[list[int]]:
 
 
 _OPS: dict[str, Callable[[int, int], bool]] = {
-    "==": lambda a, b: a == b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+    "==": lambda a, b: a == b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
 }
 
 
@@ -216,16 +223,26 @@ def count(obs: Observation, p: CountParams) -> Verdict:
     ok = _OPS[p.op](len(found), p.value)
     label = f"count({p.object} {p.op} {p.value})"
     reason = f"expected {p.object} {p.op} {p.value}, found {len(found)}"
-    return Verdict(ok, reason + ("" if ok else f" (boxes: {_boxes(found)})"), label,
-                   obs.detector_name, {"found": len(found), "boxes": _boxes(found)})
+    return Verdict(
+        ok,
+        reason + ("" if ok else f" (boxes: {_boxes(found)})"),
+        label,
+        obs.detector_name,
+        {"found": len(found), "boxes": _boxes(found)},
+    )
 
 
 @assertion("present", ObjectParams)
 def present(obs: Observation, p: ObjectParams) -> Verdict:
     """Pass when at least one instance is detected."""
     found = obs.objects(p.object)
-    return Verdict(bool(found), f"expected {p.object} present, found {len(found)}",
-                   f"present({p.object})", obs.detector_name, {"boxes": _boxes(found)})
+    return Verdict(
+        bool(found),
+        f"expected {p.object} present, found {len(found)}",
+        f"present({p.object})",
+        obs.detector_name,
+        {"boxes": _boxes(found)},
+    )
 
 
 @assertion("absent", ObjectParams)
@@ -235,8 +252,9 @@ def absent(obs: Observation, p: ObjectParams) -> Verdict:
     reason = f"expected {p.object} absent, found {len(found)}"
     if found:
         reason += f" (boxes: {_boxes(found)})"
-    return Verdict(not found, reason, f"absent({p.object})", obs.detector_name,
-                   {"boxes": _boxes(found)})
+    return Verdict(
+        not found, reason, f"absent({p.object})", obs.detector_name, {"boxes": _boxes(found)}
+    )
 
 
 @assertion("color", ColorParams)
@@ -249,8 +267,11 @@ def color(obs: Observation, p: ColorParams) -> Verdict:
         reason = f"expected {p.color} {p.object}, found no {p.object}"
     else:
         reason = f"expected {p.color} {p.object}, found {', '.join(colors)}"
-    evidence = {"colors": colors, "delta_e": [d.color_delta_e for d in found],
-                "boxes": _boxes(found)}
+    evidence = {
+        "colors": colors,
+        "delta_e": [d.color_delta_e for d in found],
+        "boxes": _boxes(found),
+    }
     return Verdict(ok, reason, f"color({p.object} is {p.color})", obs.detector_name, evidence)
 
 
@@ -264,21 +285,34 @@ def relation(obs: Observation, p: RelationParams) -> Verdict:
     label = f"relation({p.subject} {p.relation} {p.object})"
     if not subj or not obj:
         missing = " and ".join(n for n, d in ((p.subject, subj), (p.object, obj)) if not d)
-        return Verdict(False, f"expected {p.subject} {p.relation} {p.object}, {missing} not found",
-                       label, obs.detector_name, {})
+        return Verdict(
+            False,
+            f"expected {p.subject} {p.relation} {p.object}, {missing} not found",
+            label,
+            obs.detector_name,
+            {},
+        )
     sx = sum(d.center[0] for d in subj) / len(subj)
     sy = sum(d.center[1] for d in subj) / len(subj)
     ox = sum(d.center[0] for d in obj) / len(obj)
     oy = sum(d.center[1] for d in obj) / len(obj)
     margin = RELATION_MARGIN * max(obs.image.size)
     ok = {
-        "left of": sx < ox - margin, "right of": sx > ox + margin,
-        "above": sy < oy - margin, "below": sy > oy + margin,
+        "left of": sx < ox - margin,
+        "right of": sx > ox + margin,
+        "above": sy < oy - margin,
+        "below": sy > oy + margin,
     }[p.relation]
-    reason = (f"expected {p.subject} {p.relation} {p.object}, found {p.subject} at "
-              f"({sx:.0f}, {sy:.0f}) and {p.object} at ({ox:.0f}, {oy:.0f})")
-    evidence = {"subject_center": [sx, sy], "object_center": [ox, oy],
-                "subject_boxes": _boxes(subj), "object_boxes": _boxes(obj)}
+    reason = (
+        f"expected {p.subject} {p.relation} {p.object}, found {p.subject} at "
+        f"({sx:.0f}, {sy:.0f}) and {p.object} at ({ox:.0f}, {oy:.0f})"
+    )
+    evidence = {
+        "subject_center": [sx, sy],
+        "object_center": [ox, oy],
+        "subject_boxes": _boxes(subj),
+        "object_boxes": _boxes(obj),
+    }
     return Verdict(ok, reason, label, obs.detector_name, evidence)
 
 
@@ -321,8 +355,11 @@ def text(obs: Observation, p: TextParams) -> Verdict:
     ok = dist <= p.tolerance
     verb = "containing" if p.contains is not None else "equal to"
     reason = f"expected text {verb} {want!r}, OCR read {read!r} (edit distance {dist})"
-    evidence = {"ocr": read, "distance": dist,
-                "lines": [[ln.text, list(ln.box), ln.score] for ln in obs.ocr.lines]}
+    evidence = {
+        "ocr": read,
+        "distance": dist,
+        "lines": [[ln.text, list(ln.box), ln.score] for ln in obs.ocr.lines],
+    }
     return Verdict(ok, reason, label, obs.ocr_name, evidence)
 
 

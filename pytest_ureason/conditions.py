@@ -29,9 +29,14 @@ NEEDS_REASONING: frozenset[str] = frozenset({"reasoning", "decontext"})
 
 _TAG_RE = re.compile(r"<(refined_prompt|refined)>\s*(.*?)\s*</\1>", re.IGNORECASE | re.DOTALL)
 _LABELS = (
-    ("ureason-label", re.compile(r"final\s+scene\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL)),
-    ("label", re.compile(
-        r"(?:refined|final|image)\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL)),
+    (
+        "ureason-label",
+        re.compile(r"final\s+scene\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL),
+    ),
+    (
+        "label",
+        re.compile(r"(?:refined|final|image)\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL),
+    ),
 )
 MAX_REFINED = 2000
 

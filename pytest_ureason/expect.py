@@ -112,12 +112,15 @@ class Expectation:
         """``subject`` stands ``relation`` (left of, right of, above, below) ``obj``."""
         return self.check("relation", subject=subject, relation=relation, object=obj)
 
-    def text(self, *, contains: str | None = None, equals: str | None = None,
-             tolerance: int = 0) -> assertions.Verdict:
+    def text(
+        self, *, contains: str | None = None, equals: str | None = None, tolerance: int = 0
+    ) -> assertions.Verdict:
         """OCR finds ``contains`` (or exactly ``equals``), case-insensitively."""
         return self.check("text", contains=contains, equals=equals, tolerance=tolerance)
 
 
-def expect(image: Image.Image, *, detector: str = "classical", ocr: str = "rapidocr") -> Expectation:
+def expect(
+    image: Image.Image, *, detector: str = "classical", ocr: str = "rapidocr"
+) -> Expectation:
     """Start fluent checks on an image."""
     return Expectation(image, detector=detector, ocr=ocr)

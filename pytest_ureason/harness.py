@@ -95,15 +95,24 @@ class Harness:
         return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
 
     def _image_key(self, case: Case, request: GenerationRequest) -> str:
-        return content_key(kind="image", condition=case.condition, prompt=request.prompt,
-                           context=request.context, seed=case.seed, **self._identity)
+        return content_key(
+            kind="image",
+            condition=case.condition,
+            prompt=request.prompt,
+            context=request.context,
+            seed=case.seed,
+            **self._identity,
+        )
 
     def _reasonings(self, cases: list[Case]) -> dict[tuple[str, str, int], str | BaseException]:
         """Reasoning per (task, id, seed), from the store or made in batches."""
         wanted: dict[tuple[str, str, int], tuple[Instance, int]] = {}
         for case in cases:
             if case.condition in NEEDS_REASONING:
-                wanted[(case.instance.task, case.instance.id, case.seed)] = (case.instance, case.seed)
+                wanted[(case.instance.task, case.instance.id, case.seed)] = (
+                    case.instance,
+                    case.seed,
+                )
         found: dict[tuple[str, str, int], str | BaseException] = {}
         missing = []
         for key, (instance, seed) in wanted.items():
@@ -115,17 +124,24 @@ class Harness:
         if missing:
             start = time.perf_counter()
             results = run_batched(
-                lambda keys: self.model.reason([wanted[k][0].prompt for k in keys],
-                                               [wanted[k][1] for k in keys]),
-                missing, self.batch_size, stats=self.throughput.stats)
+                lambda keys: self.model.reason(
+                    [wanted[k][0].prompt for k in keys], [wanted[k][1] for k in keys]
+                ),
+                missing,
+                self.batch_size,
+                stats=self.throughput.stats,
+            )
             self.throughput.reason_seconds += time.perf_counter() - start
             for key, result in zip(missing, results, strict=True):
                 if isinstance(result, Failed):
                     found[key] = result.error
                     continue
                 instance, seed = wanted[key]
-                self.store.put_text(self._reason_key(instance, seed), str(result),
-                                    {"prompt": instance.prompt, "seed": seed, **self._identity})
+                self.store.put_text(
+                    self._reason_key(instance, seed),
+                    str(result),
+                    {"prompt": instance.prompt, "seed": seed, **self._identity},
+                )
                 found[key] = str(result)
                 self.throughput.reasonings += 1
         return found
@@ -142,16 +158,16 @@ class Harness:
         for case in todo:
             outcome = Outcome()
             self.outcomes[case] = outcome
-            reasoning: str | BaseException | None = None
+            reasoning: str | None = None
             if case.condition in NEEDS_REASONING:
-                reasoning = reasonings[(case.instance.task, case.instance.id, case.seed)]
-                if isinstance(reasoning, BaseException):
-                    if isinstance(reasoning, Unsupported):
-                        outcome.unsupported = f"model cannot reason: {reasoning}"
+                made = reasonings[(case.instance.task, case.instance.id, case.seed)]
+                if isinstance(made, BaseException):
+                    if isinstance(made, Unsupported):
+                        outcome.unsupported = f"model cannot reason: {made}"
                     else:
-                        outcome.error = f"reason() failed: {_describe_error(reasoning)}"
+                        outcome.error = f"reason() failed: {_describe_error(made)}"
                     continue
-                outcome.reasoning = reasoning
+                reasoning = outcome.reasoning = made
                 if case.condition == "decontext":
                     outcome.refined_method = extract_refined(reasoning).method
             request = generation_request(case.condition, case.instance.prompt, reasoning)
@@ -169,12 +185,19 @@ class Harness:
         """One image for a plain test, through the store."""
         from PIL import Image
 
-        key = content_key(kind="image", condition="fixture", prompt=prompt, context=context,
-                          seed=seed, **self._identity)
+        key = content_key(
+            kind="image",
+            condition="fixture",
+            prompt=prompt,
+            context=context,
+            seed=seed,
+            **self._identity,
+        )
         if not self.store.has_image(key):
             image = self.model.generate([prompt], [seed], [context])[0]
-            self.store.put_image(key, image, {"prompt": prompt, "context": context, "seed": seed,
-                                              **self._identity})
+            self.store.put_image(
+                key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
+            )
             self.throughput.images += 1
         with Image.open(self.store.image_path(key)) as img:
             return img.convert("RGB")
@@ -193,21 +216,29 @@ class Harness:
 
         def call(batch: list[tuple[Case, GenerationRequest, str]]) -> list[Path]:
             images = self.model.generate(
-                [r.prompt for _, r, _ in batch], [c.seed for c, _, _ in batch],
-                [r.context for _, r, _ in batch])
+                [r.prompt for _, r, _ in batch],
+                [c.seed for c, _, _ in batch],
+                [r.context for _, r, _ in batch],
+            )
             if len(images) != len(batch):
                 raise RuntimeError(f"generate returned {len(images)} images for {len(batch)}")
             paths = []
             for (case, request, key), image in zip(batch, images, strict=True):
-                meta = {"condition": case.condition, "prompt": request.prompt,
-                        "context": request.context, "seed": case.seed,
-                        "instance": case.instance.id, "task": case.instance.task,
-                        **self._identity}
+                meta = {
+                    "condition": case.condition,
+                    "prompt": request.prompt,
+                    "context": request.context,
+                    "seed": case.seed,
+                    "instance": case.instance.id,
+                    "task": case.instance.task,
+                    **self._identity,
+                }
                 paths.append(self.store.put_image(key, image, meta))
             return paths
 
-        results = run_batched(call, pending, self.batch_size, on_batch=progress,
-                              stats=self.throughput.stats)
+        results = run_batched(
+            call, pending, self.batch_size, on_batch=progress, stats=self.throughput.stats
+        )
         self.throughput.generate_seconds += time.perf_counter() - start
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]

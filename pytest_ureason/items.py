@@ -57,7 +57,7 @@ class InstanceItem(pytest.Function):
         case = self.stash[CASE_KEY]
         return self.path, max(case.instance.line - 1, 0), self.name
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Verdict reasons, without a traceback into the plugin."""
         from pytest_ureason.runner import VerdictFailure
 
@@ -77,7 +77,7 @@ class SuiteErrorItem(pytest.Item):
         """Fail with the problem."""
         raise SuiteErrorFailure(str(self.error))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """Just the sentence."""
         return str(excinfo.value)
 
@@ -100,13 +100,19 @@ class SuiteFile(pytest.File):
             key = f"{instance.task}/{instance.id}"
             first = seen.setdefault(key, f"{self.path}:{instance.line}")
             if first != f"{self.path}:{instance.line}":
-                errors.append(SuiteError(self.path, instance.line, f"instance {instance.id!r}: "
-                                         f"task/id {key!r} is already defined at {first}"))
+                errors.append(
+                    SuiteError(
+                        self.path,
+                        instance.line,
+                        f"instance {instance.id!r}: task/id {key!r} is already defined at {first}",
+                    )
+                )
                 continue
             instances.append(instance)
         for error in errors:
-            yield SuiteErrorItem.from_parent(self, name=f"suite-error[line-{error.line}]",
-                                             error=error)
+            yield SuiteErrorItem.from_parent(
+                self, name=f"suite-error[line-{error.line}]", error=error
+            )
         skip = None
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
@@ -117,11 +123,15 @@ class SuiteFile(pytest.File):
                     item = InstanceItem.from_parent(self, name=case.name, callobj=_instance_test)
                     item.stash[CASE_KEY] = case
                     item.extra_keyword_matches.update((condition, instance.task))
-                    item.user_properties.extend([
-                        ("ureason_model", settings.model or ""), ("ureason_condition", condition),
-                        ("ureason_task", instance.task), ("ureason_instance", instance.id),
-                        ("ureason_seed", seed),
-                    ])
+                    item.user_properties.extend(
+                        [
+                            ("ureason_model", settings.model or ""),
+                            ("ureason_condition", condition),
+                            ("ureason_task", instance.task),
+                            ("ureason_instance", instance.id),
+                            ("ureason_seed", seed),
+                        ]
+                    )
                     if skip is not None:
                         item.add_marker(skip)
                     yield item

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from pytest_ureason.harness import Case
     from pytest_ureason.models.base import UnifiedModel
-    from pytest_ureason.results import ResultsCollector
+    from pytest_ureason.results import ResultsCollector  # noqa: F401
 
 GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
 COLLECTOR_KEY = pytest.StashKey["ResultsCollector | None"]()
@@ -68,8 +68,10 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if s is None or s.model is None:
         return None
     shard = f", shard {s.shard[0]}/{s.shard[1]}" if s.shard else ""
-    return [f"ureason: model {s.model}, conditions {', '.join(s.conditions)}, seeds {s.seeds}, "
-            f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}"]
+    return [
+        f"ureason: model {s.model}, conditions {', '.join(s.conditions)}, seeds {s.seeds}, "
+        f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}"
+    ]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -97,8 +99,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             ok = s.shard is None or s.shard[0] == 1  # plain tests run in the first shard only
         else:
             ok = (not s.tasks or case.instance.task in s.tasks) and (
-                s.shard is None or shard_of(case.instance.task, case.instance.id, s.shard[1])
-                == s.shard[0])
+                s.shard is None
+                or shard_of(case.instance.task, case.instance.id, s.shard[1]) == s.shard[0]
+            )
         (keep if ok else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -121,8 +124,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if runner is None or runner._harness is None:
         return
     t = runner._harness.throughput
-    counters = {"images": t.images, "reused": t.reused, "reasonings": t.reasonings,
-                "generate_seconds": t.generate_seconds, "reason_seconds": t.reason_seconds}
+    counters = {
+        "images": t.images,
+        "reused": t.reused,
+        "reasonings": t.reasonings,
+        "generate_seconds": t.generate_seconds,
+        "reason_seconds": t.reason_seconds,
+    }
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["ureason_throughput"] = counters

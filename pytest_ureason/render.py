@@ -75,11 +75,25 @@ def draw_icon(
     else:
         cut = s * (0.25 if shape == 2 else 0.29)
         if shape == 2:  # hexagon touching all four sides
-            pts = [(x0 + cut, y0), (x1 - cut, y0), (x1, (y0 + y1) / 2), (x1 - cut, y1),
-                   (x0 + cut, y1), (x0, (y0 + y1) / 2)]
+            pts = [
+                (x0 + cut, y0),
+                (x1 - cut, y0),
+                (x1, (y0 + y1) / 2),
+                (x1 - cut, y1),
+                (x0 + cut, y1),
+                (x0, (y0 + y1) / 2),
+            ]
         else:  # octagon
-            pts = [(x0 + cut, y0), (x1 - cut, y0), (x1, y0 + cut), (x1, y1 - cut),
-                   (x1 - cut, y1), (x0 + cut, y1), (x0, y1 - cut), (x0, y0 + cut)]
+            pts = [
+                (x0 + cut, y0),
+                (x1 - cut, y0),
+                (x1, y0 + cut),
+                (x1, y1 - cut),
+                (x1 - cut, y1),
+                (x0 + cut, y1),
+                (x0, y1 - cut),
+                (x0, y0 + cut),
+            ]
         draw.polygon(pts, fill=fill, outline=line, width=width)
     b = round(s * BADGE_FRACTION)
     bx, by = x0 + (s - b) // 2, y0 + (s - b) // 2
@@ -96,7 +110,9 @@ def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _grid(n: int, region: tuple[float, float, float, float]) -> tuple[list[tuple[float, float]], float]:
+def _grid(
+    n: int, region: tuple[float, float, float, float]
+) -> tuple[list[tuple[float, float]], float]:
     x0, y0, x1, y1 = region
     w, h = x1 - x0, y1 - y0
     if n == 0:
@@ -112,7 +128,9 @@ def _grid(n: int, region: tuple[float, float, float, float]) -> tuple[list[tuple
     return centers, cell
 
 
-def _line(n: int, region: tuple[float, float, float, float], row: bool) -> tuple[list[tuple[float, float]], float]:
+def _line(
+    n: int, region: tuple[float, float, float, float], row: bool
+) -> tuple[list[tuple[float, float]], float]:
     x0, y0, x1, y1 = region
     span = (x1 - x0) if row else (y1 - y0)
     cross = (y1 - y0) if row else (x1 - x0)
@@ -123,7 +141,9 @@ def _line(n: int, region: tuple[float, float, float, float], row: bool) -> tuple
     return [((x0 + x1) / 2, y0 + start + (i + 0.5) * cell) for i in range(n)], cell
 
 
-def _placements(scene: Scene, region: tuple[float, float, float, float]) -> list[tuple[Group, float, float, float]]:
+def _placements(
+    scene: Scene, region: tuple[float, float, float, float]
+) -> list[tuple[Group, float, float, float]]:
     """(group, cx, cy, cell) for every object to draw."""
     out: list[tuple[Group, float, float, float]] = []
     if scene.order is not None:

@@ -61,19 +61,24 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         """JSON form with rate and interval."""
         lo, hi = wilson(self.passed, self.scored)
-        return {**asdict(self), "scored": self.scored, "rate": self.rate,
-                "ci95": [lo, hi] if self.scored else None}
+        return {
+            **asdict(self),
+            "scored": self.scored,
+            "rate": self.rate,
+            "ci95": [lo, hi] if self.scored else None,
+        }
 
 
 @dataclass
 class Gap:
     """Paired difference of pass rates between two conditions."""
 
+    model: str
     better: str
     worse: str
     task: str
     pairs: int = 0
-    fixed: int = 0   # passed under `better`, failed under `worse`
+    fixed: int = 0  # passed under `better`, failed under `worse`
     broken: int = 0  # failed under `better`, passed under `worse`
 
     @property
@@ -107,8 +112,8 @@ class Summary:
                 shared = sorted(set(a) & set(b))
                 if not shared:
                     continue
-                for task in sorted({t for t, _, _ in shared}) + ["all"]:
-                    gap = Gap(better, worse, task)
+                for task in [*sorted({t for t, _, _ in shared}), "all"]:
+                    gap = Gap(model, better, worse, task)
                     for key in shared:
                         if task != "all" and key[0] != task:
                             continue
@@ -120,10 +125,22 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data."""
-        rows = [{"model": m, "condition": c, "task": t, **cell.to_dict()}
-                for (m, c, t), cell in sorted(self.cells.items())]
-        gaps = [{"gap": f"{g.better} - {g.worse}", "task": g.task, "pairs": g.pairs,
-                 "fixed": g.fixed, "broken": g.broken, "diff": g.diff} for g in self.gaps]
+        rows = [
+            {"model": m, "condition": c, "task": t, **cell.to_dict()}
+            for (m, c, t), cell in sorted(self.cells.items())
+        ]
+        gaps = [
+            {
+                "model": g.model,
+                "gap": f"{g.better} - {g.worse}",
+                "task": g.task,
+                "pairs": g.pairs,
+                "fixed": g.fixed,
+                "broken": g.broken,
+                "diff": g.diff,
+            }
+            for g in self.gaps
+        ]
         return {"pass_rates": rows, "gaps": gaps}
 
 
@@ -139,19 +156,23 @@ def format_table(summary: Summary, conditions: list[str]) -> list[str]:
     lines: list[str] = []
     for model in sorted({m for m, _, _ in summary.cells}):
         conds = [c for c in conditions if any(k[:2] == (model, c) for k in summary.cells)]
-        tasks = sorted({t for m, _, t in summary.cells if m == model and t != "all"}) + ["all"]
+        tasks = [*sorted({t for m, _, t in summary.cells if m == model and t != "all"}), "all"]
         width = max(len(t) for t in tasks) + 2
         lines.append(f"model {model}: pass rate [95% Wilson interval] passed/scored")
         lines.append("task".ljust(width) + "".join(c.ljust(30) for c in conds).rstrip())
         for task in tasks:
             row = task.ljust(width) + "".join(
-                _pct(summary.cells.get((model, c, task))).ljust(30) for c in conds)
+                _pct(summary.cells.get((model, c, task))).ljust(30) for c in conds
+            )
             lines.append(row.rstrip())
         for better, worse in GAPS:
-            per_task = [g for g in summary.gaps if (g.better, g.worse) == (better, worse)]
+            per_task = [
+                g for g in summary.gaps if (g.model, g.better, g.worse) == (model, better, worse)
+            ]
             if not per_task:
                 continue
-            parts = [f"{g.task} {100 * (g.diff or 0):+.1f} (+{g.fixed}/-{g.broken})"
-                     for g in per_task]
+            parts = [
+                f"{g.task} {100 * (g.diff or 0):+.1f} (+{g.fixed}/-{g.broken})" for g in per_task
+            ]
             lines.append(f"gap {better} - {worse} (pts, fixed/broken pairs): " + ", ".join(parts))
     return lines

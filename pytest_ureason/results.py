@@ -49,9 +49,13 @@ class ResultsCollector:
         if outcome is None:
             return
         self.records[report.nodeid] = Record(
-            str(props["ureason_model"]), str(props["ureason_condition"]),
-            str(props["ureason_task"]), str(props["ureason_instance"]),
-            int(props["ureason_seed"]), outcome)
+            str(props["ureason_model"]),
+            str(props["ureason_condition"]),
+            str(props["ureason_task"]),
+            str(props["ureason_instance"]),
+            int(str(props["ureason_seed"])),
+            outcome,
+        )
 
     def add_throughput(self, counters: dict[str, float]) -> None:
         """Add a worker's generation counters."""
@@ -77,7 +81,8 @@ class ResultsCollector:
             tr.write_line(
                 f"generation: {int(t.get('images', 0))} images made ({rate:.1f} images/s), "
                 f"{int(t.get('reused', 0))} reused from the store, "
-                f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}")
+                f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}"
+            )
         if self.settings.json_path is not None:
             tr.write_line(f"ureason summary written to {self.settings.json_path}")
 
@@ -87,7 +92,11 @@ class ResultsCollector:
         path = self.settings.json_path
         if path is None or not self.records:
             return
-        data = {"model": self.settings.model, "conditions": list(self.settings.conditions),
-                **self.summary().to_json(), "throughput": self.throughput}
+        data = {
+            "model": self.settings.model,
+            "conditions": list(self.settings.conditions),
+            **self.summary().to_json(),
+            "throughput": self.throughput,
+        }
         path.parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(data, indent=1))

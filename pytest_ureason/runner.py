@@ -51,13 +51,13 @@ class Runner:
 
             assert self.settings.model is not None
             try:
-                model = load_model(self.settings.model, self.settings.model_path,
-                                   self.settings.model_args)
+                model = load_model(
+                    self.settings.model, self.settings.model_path, self.settings.model_args
+                )
             except ModelLoadError as exc:
                 self._load_error = str(exc)
             else:
-                self._harness = Harness(model, Store(self.settings.store),
-                                        self.settings.batch_size)
+                self._harness = Harness(model, Store(self.settings.store), self.settings.batch_size)
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
@@ -121,5 +121,10 @@ class Runner:
 
 
 def _verdict_json(v: Verdict) -> dict[str, Any]:
-    return {"assertion": v.assertion, "passed": v.passed, "reason": v.reason,
-            "detector": v.detector, "evidence": v.evidence}
+    return {
+        "assertion": v.assertion,
+        "passed": v.passed,
+        "reason": v.reason,
+        "detector": v.detector,
+        "evidence": v.evidence,
+    }

@@ -30,10 +30,31 @@ RELATIONS: tuple[Relation, ...] = ("left of", "right of", "above", "below")
 MAX_OBJECTS = 36
 
 NUMBER_WORDS = {
-    "zero": 0, "no": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3,
-    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "zero": 0,
+    "no": 0,
+    "one": 1,
+    "a": 1,
+    "an": 1,
+    "single": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
 }
 _NUMBER_OUT = {v: k for k, v in NUMBER_WORDS.items() if k not in ("a", "an", "no", "single")}
 
@@ -75,13 +96,23 @@ _COLOR_WORDS = "|".join(
     sorted([*vocabulary.COLOR_NAMES, "grey", "violet", "golden", "gold"], key=len, reverse=True)
 )
 _RELATION_CUES: tuple[tuple[str, Relation], ...] = (
-    ("to the left of", "left of"), ("on the left of", "left of"), ("left of", "left of"),
-    ("to the right of", "right of"), ("on the right of", "right of"), ("right of", "right of"),
-    ("on top of", "above"), ("above", "above"), ("over", "above"),
-    ("below", "below"), ("under", "below"), ("beneath", "below"), ("underneath", "below"),
+    ("to the left of", "left of"),
+    ("on the left of", "left of"),
+    ("left of", "left of"),
+    ("to the right of", "right of"),
+    ("on the right of", "right of"),
+    ("right of", "right of"),
+    ("on top of", "above"),
+    ("above", "above"),
+    ("over", "above"),
+    ("below", "below"),
+    ("under", "below"),
+    ("beneath", "below"),
+    ("underneath", "below"),
 )
 _ORDER_RE = re.compile(
-    r"from\s+(left to right|right to left|top to bottom|bottom to top)\s*[:,]?\s*(?P<items>[^.;\n]*)",
+    r"from\s+(left to right|right to left|top to bottom|bottom to top)"
+    r"\s*[:,]?\s*(?P<items>[^.;\n]*)",
     re.IGNORECASE,
 )
 _QUOTE_RE = re.compile(

@@ -34,27 +34,65 @@ from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
     # option, dest, ini key, ini type, help
     ("--model", "ureason_model", "ureason_model", "string", "model adapter to evaluate"),
-    ("--model-path", "ureason_model_path", "ureason_model_path", "string",
-     "local directory with the model's weights"),
+    (
+        "--model-path",
+        "ureason_model_path",
+        "ureason_model_path",
+        "string",
+        "local directory with the model's weights",
+    ),
     ("--seeds", "ureason_seeds", "ureason_seeds", "string", "seeds per instance (default 1)"),
-    ("--store", "ureason_store", "ureason_store", "string",
-     "generation store folder (default .ureason/store)"),
-    ("--shard", "ureason_shard", "ureason_shard", "string",
-     "run shard i of N of the instances, e.g. 2/4 (1-based)"),
-    ("--batch-size", "ureason_batch_size", "ureason_batch_size", "string",
-     "instances per generation group and model call (default 16)"),
-    ("--detector", "ureason_detector", "ureason_detector", "string",
-     "object detector (default classical)"),
+    (
+        "--store",
+        "ureason_store",
+        "ureason_store",
+        "string",
+        "generation store folder (default .ureason/store)",
+    ),
+    (
+        "--shard",
+        "ureason_shard",
+        "ureason_shard",
+        "string",
+        "run shard i of N of the instances, e.g. 2/4 (1-based)",
+    ),
+    (
+        "--batch-size",
+        "ureason_batch_size",
+        "ureason_batch_size",
+        "string",
+        "instances per generation group and model call (default 16)",
+    ),
+    (
+        "--detector",
+        "ureason_detector",
+        "ureason_detector",
+        "string",
+        "object detector (default classical)",
+    ),
     ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
-    ("--ureason-json", "ureason_json", "ureason_json", "string",
-     "write pass rates and gaps as JSON to this path"),
+    (
+        "--ureason-json",
+        "ureason_json",
+        "ureason_json",
+        "string",
+        "write pass rates and gaps as JSON to this path",
+    ),
 )
 _LISTS: tuple[tuple[str, str, str, str], ...] = (
-    ("--condition", "ureason_conditions", "ureason_conditions",
-     f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)"),
+    (
+        "--condition",
+        "ureason_conditions",
+        "ureason_conditions",
+        f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)",
+    ),
     ("--task", "ureason_tasks", "ureason_tasks", "run only this task (repeatable)"),
-    ("--model-arg", "ureason_model_args", "ureason_model_args",
-     "adapter option KEY=VALUE (repeatable)"),
+    (
+        "--model-arg",
+        "ureason_model_args",
+        "ureason_model_args",
+        "adapter option KEY=VALUE (repeatable)",
+    ),
 )
 
 
@@ -67,9 +105,12 @@ def add_options(parser: pytest.Parser) -> None:
     for option, dest, ini, help_text in _LISTS:
         group.addoption(option, dest=dest, action="append", default=None, help=help_text)
         parser.addini(ini, help=help_text, type="linelist", default=[])
-    parser.addini("ureason_suite_globs", type="args",
-                  default=["*.suite.yaml", "*.suite.yml", "*.suite.jsonl"],
-                  help="file names collected as suites outside a 'suites' folder")
+    parser.addini(
+        "ureason_suite_globs",
+        type="args",
+        default=["*.suite.yaml", "*.suite.yml", "*.suite.jsonl"],
+        help="file names collected as suites outside a 'suites' folder",
+    )
 
 
 @dataclass(frozen=True)
@@ -137,7 +178,8 @@ def from_config(config: pytest.Config) -> Settings:
     for c in conditions:
         if c not in CONDITIONS:
             raise pytest.UsageError(
-                f"--condition {c!r} is not a condition (known: {', '.join(CONDITIONS)})")
+                f"--condition {c!r} is not a condition (known: {', '.join(CONDITIONS)})"
+            )
     shard_raw = _get(config, "ureason_shard")
     shard = None
     if shard_raw is not None:

@@ -165,8 +165,11 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
     specs = []
     for i, entry in enumerate(model.expect):
         if len(entry) != 1:
-            raise _Invalid(("expect", i), "each assertion is a mapping with exactly one key "
-                           f"(an assertion type), got {sorted(entry)}")
+            raise _Invalid(
+                ("expect", i),
+                "each assertion is a mapping with exactly one key "
+                f"(an assertion type), got {sorted(entry)}",
+            )
         name, params = next(iter(entry.items()))
         try:
             kind = assertions.get_assertion(str(name))
@@ -176,8 +179,17 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
             specs.append(AssertionSpec(kind.name, kind.params.model_validate(params)))
         except ValidationError as exc:
             raise _first_error(exc, ("expect", i, kind.name)) from None
-    return Instance(model.id, model.task, model.prompt, tuple(specs), model.refined,
-                    tuple(model.tags), model.question, model.answer, line)
+    return Instance(
+        model.id,
+        model.task,
+        model.prompt,
+        tuple(specs),
+        model.refined,
+        tuple(model.tags),
+        model.question,
+        model.answer,
+        line,
+    )
 
 
 def _line_of(node: Any, loc: tuple[int | str, ...], default: int) -> int:
@@ -208,16 +220,21 @@ class _Loader:
     def add(self, instance: Instance) -> None:
         key = f"{instance.task}/{instance.id}"
         if key in self.seen:
-            self.error(instance.line, f"instance {instance.id!r}: duplicate id "
-                       f"(first defined at line {self.seen[key]})")
+            self.error(
+                instance.line,
+                f"instance {instance.id!r}: duplicate id (first defined at line {self.seen[key]})",
+            )
             return
         self.seen[key] = instance.line
         self.suite.instances.append(instance)
 
     def entry(self, raw: Any, line: int, default_task: str | None, node: Any = None) -> None:
         if not isinstance(raw, dict):
-            self.error(line, f"entry must be a mapping (an instance or a generator spec), "
-                       f"got {type(raw).__name__}")
+            self.error(
+                line,
+                f"entry must be a mapping (an instance or a generator spec), "
+                f"got {type(raw).__name__}",
+            )
             return
         if "generator" in raw:
             self.generated(raw, line, default_task, node)
@@ -229,8 +246,9 @@ class _Loader:
             where = _line_of(node, exc.loc, line) if node is not None else line
             self.error(where, f"{label}: field {_field_path(exc.loc)}: {exc.message}")
 
-    def generated(self, raw: dict[str, Any], line: int, default_task: str | None,
-                  node: Any) -> None:
+    def generated(
+        self, raw: dict[str, Any], line: int, default_task: str | None, node: Any
+    ) -> None:
         try:
             spec = _GeneratorModel.model_validate(raw)
             produced = expand(spec.generator, spec.count, spec.seed)
@@ -249,8 +267,11 @@ class _Loader:
             try:
                 self.add(_build(raw_instance, None, line))
             except _Invalid as exc:
-                self.error(line, f"generator {spec.generator!r} produced an invalid instance "
-                           f"{raw_instance.get('id')!r}: field {_field_path(exc.loc)}: {exc.message}")
+                self.error(
+                    line,
+                    f"generator {spec.generator!r} produced an invalid instance "
+                    f"{raw_instance.get('id')!r}: field {_field_path(exc.loc)}: {exc.message}",
+                )
 
 
 def _load_yaml(loader: _Loader, text: str) -> None:

@@ -133,13 +133,30 @@ moon|moons|sky|yellow|9
 
 # Irregular or multi-word names that users write differently.
 _ALIASES = {
-    "people": "person", "persons": "person", "man": "person", "woman": "person",
-    "bike": "bicycle", "bikes": "bicycle", "motorbike": "motorcycle", "plane": "airplane",
-    "aeroplane": "airplane", "sofa": "couch", "television": "tv", "tv set": "tv",
-    "phone": "cell phone", "mobile phone": "cell phone", "doughnut": "donut",
-    "hairdryer": "hair drier", "hair dryer": "hair drier", "ball": "sports ball",
-    "table": "dining table", "fridge": "refrigerator", "plant": "potted plant",
-    "glass": "wine glass", "puppy": "dog", "kitten": "cat",
+    "people": "person",
+    "persons": "person",
+    "man": "person",
+    "woman": "person",
+    "bike": "bicycle",
+    "bikes": "bicycle",
+    "motorbike": "motorcycle",
+    "plane": "airplane",
+    "aeroplane": "airplane",
+    "sofa": "couch",
+    "television": "tv",
+    "tv set": "tv",
+    "phone": "cell phone",
+    "mobile phone": "cell phone",
+    "doughnut": "donut",
+    "hairdryer": "hair drier",
+    "hair dryer": "hair drier",
+    "ball": "sports ball",
+    "table": "dining table",
+    "fridge": "refrigerator",
+    "plant": "potted plant",
+    "glass": "wine glass",
+    "puppy": "dog",
+    "kitten": "cat",
 }
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import pytest
-
 # pytester's in-process runs drop modules first imported during a run; C extensions cannot be
 # imported twice in one process, so load them here, before any run.
 import numpy  # noqa: F401
 import PIL.Image  # noqa: F401
+import pytest
 import scipy.ndimage  # noqa: F401
 
 try:

@@ -53,20 +53,28 @@ def _props(xml_path: Path) -> dict[str, dict[str, str]]:
 def test_run_prints_pass_rate_table(pytester: pytest.Pytester, suite_dir: Path) -> None:
     result = pytester.runpytest("--model", "reference", "--condition", "direct")
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines([
-        "*ureason pass rates*",
-        "model reference: pass rate [[]95% Wilson interval[]] passed/scored",
-        "task * direct",
-        "arithmetic *33.3% [[] 6.1- 79.2[]] 1/3",
-        "all *33.3%*",
-        "generation: 3 images made*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ureason pass rates*",
+            "model reference: pass rate [[]95% Wilson interval[]] passed/scored",
+            "task * direct",
+            "arithmetic *33.3% [[] 6.1- 79.2[]] 1/3",
+            "all *33.3%*",
+            "generation: 3 images made*",
+        ]
+    )
     result.stdout.fnmatch_lines(["*expected apple == 5, found 3 (boxes: [[]*"])
 
 
 def test_junit_properties_and_json(pytester: pytest.Pytester, suite_dir: Path) -> None:
-    result = pytester.runpytest("--model", "reference", "--condition", "direct",
-                                "--junitxml=out/r.xml", "--ureason-json=out/r.json")
+    result = pytester.runpytest(
+        "--model",
+        "reference",
+        "--condition",
+        "direct",
+        "--junitxml=out/r.xml",
+        "--ureason-json=out/r.json",
+    )
     result.assert_outcomes(passed=1, failed=2)
     props = _props(pytester.path / "out/r.xml")
     add = props["arithmetic/add-1[direct-s0]"]
@@ -100,8 +108,9 @@ def test_rerun_reuses_the_store(pytester: pytest.Pytester, suite_dir: Path) -> N
 
 def test_model_args_change_the_store_key(pytester: pytest.Pytester, suite_dir: Path) -> None:
     pytester.runpytest("--model", "reference", "--condition", "direct")
-    other = pytester.runpytest("--model", "reference", "--condition", "direct",
-                               "--model-arg", "size=256")
+    other = pytester.runpytest(
+        "--model", "reference", "--condition", "direct", "--model-arg", "size=256"
+    )
     other.stdout.fnmatch_lines(["generation: 3 images made*0 reused*"])
     bad = pytester.runpytest("--model", "reference", "--model-arg", "size=huge")
     bad.stdout.fnmatch_lines(["*model not loaded: reference model option size must be an integer*"])
@@ -111,7 +120,9 @@ def test_failing_batch_is_split_and_only_the_bad_item_fails(
     pytester: pytest.Pytester, suite_dir: Path
 ) -> None:
     pytester.makeconftest(FLAKY_CONFTEST)
-    write(suite_dir / "poison.yaml", """\
+    write(
+        suite_dir / "poison.yaml",
+        """\
         task: poison
         instances:
           - id: p-1
@@ -126,17 +137,22 @@ def test_failing_batch_is_split_and_only_the_bad_item_fails(
           - id: p-4
             prompt: Draw a NOREASON cup.
             expect: [{present: {object: cup}}]
-        """)
+        """,
+    )
     result = pytester.runpytest("--model", "flaky", "suites/poison.yaml", "-rs")
-    result.stdout.fnmatch_lines([
-        "*poison/p-2[[]direct-s0[]]: generate() failed: MemoryError: CUDA out of memory*",
-        "*model cannot reason: this adapter cannot reason about that*",
-    ])
-    # p-2's prompt poisons direct and reasoning (decontext draws the refined prompt, which is
-    # clean); p-4's reasoning conditions are skipped; everything else passes.
-    result.assert_outcomes(passed=8, failed=2, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*poison/p-2[[]direct-s0[]]: generate() failed: MemoryError: CUDA out of memory*",
+            "*model cannot reason: this adapter cannot reason about that*",
+        ]
+    )
+    # p-2 fails under all three conditions (no solver reads it, so its refined prompt is the
+    # prompt itself); p-4's reasoning conditions are skipped; everything else passes.
+    result.assert_outcomes(passed=7, failed=3, skipped=2)
     # One batch of all 10 images, halved around the poisoned inputs down to single items.
-    result.stdout.fnmatch_lines(["generate batch sizes: [[]10, 5, 2, 3, 1, 2, 1, 1, 5[]]"])
+    result.stdout.fnmatch_lines(
+        ["generate batch sizes: [[]10, 5, 2, 3, 1, 2, 1, 1, 5, 2, 1, 1, 3[]]"]
+    )
 
 
 def test_model_load_failure_is_one_clear_message(
@@ -145,22 +161,27 @@ def test_model_load_failure_is_one_clear_message(
     result = pytester.runpytest("--model", "reference", "--model-path", "/nowhere")
     result.assert_outcomes(failed=9)
     result.stdout.fnmatch_lines(
-        ["*model not loaded: the reference model has no weights: drop --model-path*"])
+        ["*model not loaded: the reference model has no weights: drop --model-path*"]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
 def test_xdist_gives_the_same_results(pytester: pytest.Pytester, suite_dir: Path) -> None:
-    write(suite_dir / "gen.yaml", """\
+    write(
+        suite_dir / "gen.yaml",
+        """\
         task: code
         instances:
           - generator: code
             count: 12
             seed: 5
-        """)
+        """,
+    )
     base = ["--model", "reference", "--batch-size", "4", "-p", "xdist"]
     serial = pytester.runpytest_subprocess(*base, "--ureason-json=serial.json", "--store=s1")
-    parallel = pytester.runpytest_subprocess(*base, "-n", "2", "--ureason-json=par.json",
-                                             "--store=s2", "--junitxml=par.xml")
+    parallel = pytester.runpytest_subprocess(
+        *base, "-n", "2", "--ureason-json=par.json", "--store=s2", "--junitxml=par.xml"
+    )
     assert serial.ret == parallel.ret
     one = json.loads((pytester.path / "serial.json").read_text())
     two = json.loads((pytester.path / "par.json").read_text())
@@ -175,13 +196,16 @@ def test_xdist_gives_the_same_results(pytester: pytest.Pytester, suite_dir: Path
 def test_shards_cover_every_instance_exactly_once(
     pytester: pytest.Pytester, suite_dir: Path
 ) -> None:
-    write(suite_dir / "gen.yaml", """\
+    write(
+        suite_dir / "gen.yaml",
+        """\
         task: code
         instances:
           - generator: code
             count: 40
             seed: 2
-        """)
+        """,
+    )
     every = {line for line in pytester.runpytest("--collect-only", "-q").outlines if "::" in line}
     seen: list[str] = []
     for i in (1, 2, 3):
@@ -190,6 +214,9 @@ def test_shards_cover_every_instance_exactly_once(
         assert part, f"shard {i}/3 is empty"
         seen.extend(part)
     assert sorted(seen) == sorted(every)
-    again = [ln for ln in pytester.runpytest("--collect-only", "-q", "--shard", "2/3").outlines
-             if "::" in ln]
+    again = [
+        ln
+        for ln in pytester.runpytest("--collect-only", "-q", "--shard", "2/3").outlines
+        if "::" in ln
+    ]
     assert set(again) <= set(seen)

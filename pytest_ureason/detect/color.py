@@ -16,9 +16,11 @@ def rgb_to_lab(rgb: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.fl
     c = np.asarray(rgb, dtype=np.float64) / 255.0
     c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
     m = np.array(
-        [[0.4124564, 0.3575761, 0.1804375],
-         [0.2126729, 0.7151522, 0.0721750],
-         [0.0193339, 0.1191920, 0.9503041]]
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ]
     )
     xyz = c @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
@@ -50,4 +52,6 @@ def name_color(pixels: NDArray[np.integer]) -> ColorReading:
     lab = np.median(rgb_to_lab(pixels.reshape(-1, 3)), axis=0)
     dist = np.linalg.norm(_palette_lab() - lab, axis=1)
     best = int(np.argmin(dist))
-    return ColorReading(PALETTE[best].name, float(dist[best]), (float(lab[0]), float(lab[1]), float(lab[2])))
+    return ColorReading(
+        PALETTE[best].name, float(dist[best]), (float(lab[0]), float(lab[1]), float(lab[2]))
+    )

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,20 +65,22 @@ class RapidOcrBackend:
     name = "rapidocr"
 
     def __init__(self) -> None:
+        previous = logging.root.manager.disable
+        logging.disable(logging.WARNING)  # rapidocr logs every model file it opens
         try:
             from rapidocr import RapidOCR
+
+            self._engine: Any = RapidOCR(
+                params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960}
+            )
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise OcrUnavailable(
                 "OCR backend 'rapidocr' is not installed: pip install 'pytest-ureason[ocr]'"
             ) from exc
-        previous = logging.root.manager.disable
-        logging.disable(logging.INFO)  # rapidocr logs every model file it opens
-        try:
-            self._engine: Any = RapidOCR(
-                params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960}
-            )
         finally:
             logging.disable(previous)
+        # "The text detection result is empty" is a warning per image without text: not news.
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         self._lock = threading.Lock()
 
     def read(self, image: Image.Image) -> OcrResult:
@@ -118,7 +121,10 @@ class TesseractBackend:
             image.convert("RGB").save(path)
             proc = subprocess.run(
                 [self._exe, str(path), "stdout", "--psm", "11", "tsv"],
-                capture_output=True, text=True, timeout=60, check=False,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
         if proc.returncode != 0:
             raise RuntimeError(f"tesseract failed: {proc.stderr.strip()[:200]}")
@@ -129,19 +135,28 @@ class TesseractBackend:
                 continue
             x, y, w, h = (int(c) for c in cols[6:10])
             key = (cols[2], cols[3], cols[4])
-            words.setdefault(key, []).append((cols[11].strip(), (x, y, x + w, y + h), float(cols[10]) / 100))
+            words.setdefault(key, []).append(
+                (cols[11].strip(), (x, y, x + w, y + h), float(cols[10]) / 100)
+            )
         lines = []
         for group in words.values():
             boxes = [b for _, b, _ in group]
-            box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                   max(b[2] for b in boxes), max(b[3] for b in boxes))
+            box = (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
             score = sum(s for _, _, s in group) / len(group)
             lines.append(OcrLine(" ".join(t for t, _, _ in group), box, score))
         lines.sort(key=lambda ln: (ln.box[1] // 16, ln.box[0]))
         return OcrResult(self.name, tuple(lines))
 
 
-_BACKENDS = {"rapidocr": RapidOcrBackend, "tesseract": TesseractBackend}
+_BACKENDS: dict[str, Callable[[], OcrBackend]] = {
+    "rapidocr": RapidOcrBackend,
+    "tesseract": TesseractBackend,
+}
 _LOCK = threading.Lock()
 
 
@@ -152,7 +167,7 @@ def backend_names() -> list[str]:
 
 @cache
 def _load(name: str) -> OcrBackend:
-    return _BACKENDS[name]()  # type: ignore[no-any-return]
+    return _BACKENDS[name]()
 
 
 def get_ocr(name: str = "rapidocr") -> OcrBackend:

@@ -42,11 +42,12 @@ class Detection:
 
 def _background(pixels: NDArray[np.int16]) -> NDArray[np.int16]:
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return np.median(border, axis=0).astype(np.int16)
+    median: NDArray[np.int16] = np.median(border, axis=0).astype(np.int16)
+    return median
 
 
 def _read_badge(gray: NDArray[np.float64], box: tuple[int, int, int, int]) -> int | None:
-    x0, y0, x1, y1 = box
+    x0, y0, x1, _ = box
     s = x1 - x0 + 1
     b = round(s * BADGE_FRACTION)
     bx, by = x0 + (s - b) // 2, y0 + (s - b) // 2
@@ -87,7 +88,7 @@ def detect(image: Image.Image) -> list[Detection]:
     pixels = rgb.astype(np.int16)
     diff = np.abs(pixels - _background(pixels)).sum(axis=2)
     mask = ndimage.binary_fill_holes(diff > 40)
-    labels, n = ndimage.label(mask)
+    labels, _ = ndimage.label(mask)
     gray = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     found: list[Detection] = []
     for index, sl in enumerate(ndimage.find_objects(labels), start=1):

@@ -110,8 +110,9 @@ def get_factory(name: str) -> ModelFactory:
     return factory
 
 
-def load_model(name: str, path: str | None = None, options: dict[str, str] | None = None
-               ) -> UnifiedModel:
+def load_model(
+    name: str, path: str | None = None, options: dict[str, str] | None = None
+) -> UnifiedModel:
     """Build the adapter ``name``.
 
     Raises:

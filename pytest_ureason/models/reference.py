@@ -124,8 +124,11 @@ def _answer_about(image: Image.Image, question: str) -> str:
         return found[0].color if found else f"There is no {names[0]}."
     relation = _REL_RE.search(q)
     if relation and len(names) >= 2:
-        params = RelationParams(subject=names[0], relation=relation.group(1).lower(),  # type: ignore[arg-type]
-                                object=names[1])
+        params = RelationParams(
+            subject=names[0],
+            relation=relation.group(1).lower(),  # type: ignore[arg-type]
+            object=names[1],
+        )
         return "yes" if evaluate("relation", params, obs).passed else "no"
     if names and re.match(r"\s*(is|are|does|do)\b", q):
         return "yes" if obs.objects(names[0]) else "no"

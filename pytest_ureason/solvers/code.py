@@ -30,8 +30,9 @@ def solve(prompt: str) -> Solution | None:
     try:
         output = run_program(source, max_steps=50_000)
     except ProgramError as exc:
-        return Solution("code", (f"Running the program fails: {exc}.",), "error",
-                        "An empty picture.")
+        return Solution(
+            "code", (f"Running the program fails: {exc}.",), "error", "An empty picture."
+        )
     printed = output.strip()
     scene: Scene = parse_scene(printed)
     if not scene.groups and not scene.texts:
