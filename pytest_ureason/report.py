@@ -24,7 +24,9 @@ def wilson(passed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
     denom = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denom
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if passed == 0 else max(0.0, centre - half)  # exact bounds at the ends
+    hi = 1.0 if passed == total else min(1.0, centre + half)
+    return (lo, hi)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class ResultsCollector:
         self.settings = settings
         self.records: dict[str, Record] = {}
         self.throughput: dict[str, float] = {}
+        self.json_error: str | None = None
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -83,7 +84,9 @@ class ResultsCollector:
                 f"{int(t.get('reused', 0))} reused from the store, "
                 f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}"
             )
-        if self.settings.json_path is not None:
+        if self.json_error is not None:
+            tr.write_line(self.json_error, red=True, bold=True)
+        elif self.settings.json_path is not None:
             tr.write_line(f"ureason summary written to {self.settings.json_path}")
 
     @pytest.hookimpl
@@ -98,5 +101,8 @@ class ResultsCollector:
             **self.summary().to_json(),
             "throughput": self.throughput,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(data, indent=1))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(json.dumps(data, indent=1))
+        except OSError as exc:
+            self.json_error = f"ureason: cannot write --ureason-json {path}: {exc}"

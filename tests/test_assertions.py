@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from pytest_ureason.assertions import (
     evaluate,
     substring_distance,
 )
+from pytest_ureason.detect.ocr import OcrUnavailable, TesseractBackend, get_ocr
 from pytest_ureason.render import render_scene
 from pytest_ureason.scene import parse_scene
 
@@ -127,3 +130,20 @@ def test_count_is_monotone(n: int, k: int) -> None:
     assert ge == (n >= k)
     if ge and k > 0:
         assert evaluate("count", CountParams(object="book", op=">=", value=k - 1), obs).passed
+
+
+@pytest.mark.skipif(
+    shutil.which("tesseract") is None, reason="needs Debian's tesseract-ocr (.ci/run installs it)"
+)
+def test_tesseract_backend_reads_a_sign(apples: Observation) -> None:
+    verdict = expect(apples.image, ocr="tesseract").text(contains="DESSERTS")
+    assert verdict.detector == "tesseract"
+    assert verdict.evidence["lines"] and verdict.evidence["lines"][0][2] > 0.5
+
+
+def test_missing_ocr_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(OcrUnavailable, match="apt-get install tesseract-ocr"):
+        TesseractBackend()
+    with pytest.raises(OcrUnavailable, match="unknown OCR backend 'paddle'"):
+        get_ocr("paddle")

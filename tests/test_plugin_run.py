@@ -220,3 +220,15 @@ def test_shards_cover_every_instance_exactly_once(
         if "::" in ln
     ]
     assert set(again) <= set(seen)
+
+
+def test_unwritable_json_path_is_reported_not_fatal(
+    pytester: pytest.Pytester, suite_dir: Path
+) -> None:
+    (pytester.path / "blocker").write_text("a file, not a folder")
+    result = pytester.runpytest(
+        "--model", "reference", "--condition", "direct", "--ureason-json=blocker/r.json"
+    )
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["ureason: cannot write --ureason-json *blocker/r.json: *"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -120,7 +120,7 @@ class TesseractBackend:
             path = Path(tmp) / "in.png"
             image.convert("RGB").save(path)
             proc = subprocess.run(
-                [self._exe, str(path), "stdout", "--psm", "11", "tsv"],
+                [self._exe, str(path), "stdout", "--psm", "3", "tsv"],
                 capture_output=True,
                 text=True,
                 timeout=60,
