@@ -80,6 +80,7 @@ class Runner:
         from PIL import Image
 
         from pytest_ureason.assertions import Observation, evaluate
+        from pytest_ureason.store import EvidenceCache
 
         case = item.stash[CASE_KEY]
         outcome = self.outcome(item)
@@ -99,7 +100,12 @@ class Runner:
         props.append(("ureason_image", str(outcome.image_path)))
         with Image.open(outcome.image_path) as img:
             image = img.convert("RGB")
-        obs = Observation(image, detector=self.settings.detector, ocr=self.settings.ocr)
+        obs = Observation(
+            image,
+            detector=self.settings.detector,
+            ocr=self.settings.ocr,
+            cache=EvidenceCache(self.harness.store, outcome.image_path.stem),
+        )
         verdicts: list[Verdict] = []
         for spec in case.instance.expect:
             try:

@@ -8,6 +8,10 @@ reuses every record that exists::
     <root>/images/ab/ab12...ef.png      the image
     <root>/images/ab/ab12...ef.json     its metadata (prompt, context, model, seed, ...)
     <root>/texts/cd/cd34...01.json      reasoning records (text + metadata)
+    <root>/evidence/ab/ab12...ef.classical-1.json   detector outputs for that image
+
+Detector outputs are cached per image and detector version, so re-judging stored images (a
+rerun, a changed assertion) does not run OCR again.
 """
 
 from __future__ import annotations
@@ -92,3 +96,34 @@ class Store:
         record = {**meta, "text": text}
         payload = json.dumps(record, indent=1, ensure_ascii=False, default=str).encode("utf-8")
         _atomic_write(self._text_path(key), payload)
+
+
+class EvidenceCache:
+    """Detector outputs of one stored image, by detector version (see :class:`Observation`)."""
+
+    def __init__(self, store: Store, image_key: str):
+        self.store = store
+        self.image_key = image_key
+
+    def _path(self, version: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in version)
+        key = self.image_key
+        return self.store.root / "evidence" / key[:2] / f"{key}.{safe}.json"
+
+    def load(self, version: str) -> Any:
+        """The cached output of ``version``, or None (also when the record is unreadable)."""
+        path = self._path(version)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def save(self, version: str, data: Any) -> None:
+        """Cache an output atomically; a failure to cache is not an error."""
+        try:
+            payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
+            _atomic_write(self._path(version), payload)
+        except OSError:
+            pass

@@ -12,9 +12,14 @@ import PIL.Image  # noqa: F401
 import pytest
 import scipy.ndimage  # noqa: F401
 
+import pytest_ureason.detect.ocr  # noqa: F401  (keeps the loaded OCR engine across runs)
+
 try:
+    import cv2  # noqa: F401
+    import omegaconf  # noqa: F401
     import onnxruntime  # noqa: F401
     import rapidocr  # noqa: F401
+    import yaml  # noqa: F401
 except ImportError:  # pragma: no cover - the ocr extra is part of the dev install
     pass
 

@@ -232,3 +232,32 @@ def test_unwritable_json_path_is_reported_not_fatal(
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["ureason: cannot write --ureason-json *blocker/r.json: *"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_detector_outputs_are_cached_with_the_images(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    write(
+        pytester.path / "suites/sign.yaml",
+        """\
+        task: text
+        instances:
+          - id: s-1
+            prompt: A sign that reads "OPEN".
+            expect: [{text: {contains: OPEN}}, {absent: {object: dog}}]
+        """,
+    )
+    args = ["--model", "reference", "--condition", "direct"]
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    evidence = sorted(p.name for p in (pytester.path / ".store/evidence").rglob("*.json"))
+    assert [name.split(".", 1)[1] for name in evidence] == [
+        "classical-1.json",
+        next(n for n in evidence if "rapidocr" in n).split(".", 1)[1],
+    ]
+    # The rerun judges from the cache: tamper with the cached OCR reading to prove it.
+    ocr_file = next((pytester.path / ".store/evidence").rglob("*rapidocr*.json"))
+    ocr_file.write_text('[["CLOSED", [0, 0, 10, 10], 0.99]]')
+    rerun = pytester.runpytest(*args)
+    rerun.assert_outcomes(failed=1)
+    rerun.stdout.fnmatch_lines(["*expected text containing 'OPEN', OCR read 'CLOSED'*"])
+    ocr_file.write_text("{truncated")  # unreadable cache: judged afresh
+    pytester.runpytest(*args).assert_outcomes(passed=1)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 ObjectDetector = Callable[["Image.Image"], "list[Detection]"]
 
 OBJECT_DETECTORS = ("classical",)
+#: Bump a detector's version when its outputs change: cached evidence is keyed by it.
+DETECTOR_VERSIONS = {"classical": "classical-1"}
 
 
 def get_object_detector(name: str = "classical") -> ObjectDetector:

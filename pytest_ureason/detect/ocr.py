@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -53,10 +54,29 @@ class OcrBackend(Protocol):
     """Reads text from an image."""
 
     name: str
+    version: str
 
     def read(self, image: Image.Image) -> OcrResult:
         """Read every text line of ``image``."""
         ...
+
+
+#: rapidocr settings measured best on rendered signs (see ../shared/ENVIRONMENT.md).
+SETTINGS: dict[str, Any] = {
+    "Global.use_cls": False,
+    "Global.log_level": "error",
+    "Det.limit_type": "max",
+    "Det.limit_side_len": 960,
+}
+
+
+def _thread_settings() -> dict[str, Any]:
+    """Share the CPU cores between xdist workers instead of giving each all of them."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    cores = os.cpu_count() or 1
+    if workers <= 1:
+        return {}
+    return {"EngineConfig.onnxruntime.intra_op_num_threads": max(1, cores // workers)}
 
 
 class RapidOcrBackend:
@@ -68,11 +88,11 @@ class RapidOcrBackend:
         previous = logging.root.manager.disable
         logging.disable(logging.WARNING)  # rapidocr logs every model file it opens
         try:
+            import rapidocr
             from rapidocr import RapidOCR
 
-            self._engine: Any = RapidOCR(
-                params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960}
-            )
+            self._engine: Any = RapidOCR(params={**SETTINGS, **_thread_settings()})
+            self.version = f"rapidocr-{getattr(rapidocr, '__version__', '?')}-det960-nocls"
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise OcrUnavailable(
                 "OCR backend 'rapidocr' is not installed: pip install 'pytest-ureason[ocr]'"
@@ -113,6 +133,9 @@ class TesseractBackend:
                 "OCR backend 'tesseract' needs the tesseract binary: apt-get install tesseract-ocr"
             )
         self._exe = exe
+        probe = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+        first = (probe.stdout or probe.stderr).strip().splitlines()
+        self.version = (first[0] if first else "tesseract").replace(" ", "-") + "-psm3"
 
     def read(self, image: Image.Image) -> OcrResult:
         """Read every text line of ``image`` (tesseract's TSV output, grouped by line)."""
