@@ -261,3 +261,38 @@ def test_detector_outputs_are_cached_with_the_images(pytester: pytest.Pytester) 
     rerun.stdout.fnmatch_lines(["*expected text containing 'OPEN', OCR read 'CLOSED'*"])
     ocr_file.write_text("{truncated")  # unreadable cache: judged afresh
     pytester.runpytest(*args).assert_outcomes(passed=1)
+
+
+def test_a_team_registers_its_own_assertion_type(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        from pytest_ureason import Params, Verdict, assertion
+
+        class AtLeast(Params):
+            n: int
+
+        @assertion("objects_at_least", AtLeast)
+        def objects_at_least(obs, p):
+            found = len(obs.detections)
+            return Verdict(found >= p.n, f"expected >= {p.n} objects, found {found}",
+                           f"objects_at_least({p.n})", obs.detector_name)
+    """)
+    write(pytester.path / "suites/team.yaml", """\
+        task: team
+        instances:
+          - id: t-1
+            prompt: 2 cats and a dog
+            expect: [{objects_at_least: {n: 3}}]
+          - id: t-2
+            prompt: a dog
+            expect: [{objects_at_least: {n: 2}}]
+          - id: t-3
+            prompt: a dog
+            expect: [{objects_at_least: {n: many}}]
+        """)
+    result = pytester.runpytest("--model", "reference", "--condition", "direct")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "*team.yaml:11: instance 't-3': field expect[[]0[]].objects_at_least.n: input should be "
+        "a valid integer*",
+        "*expected >= 2 objects, found 1*",
+    ])
