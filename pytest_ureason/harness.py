@@ -23,6 +23,7 @@ from pytest_ureason.conditions import (
     extract_refined,
     generation_request,
 )
+from pytest_ureason.fingerprint import path_fingerprint
 from pytest_ureason.store import Store, content_key
 
 if TYPE_CHECKING:
@@ -34,13 +35,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("pytest_ureason")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Case:
-    """One test item: an instance under a condition with a seed."""
+    """One test item: an instance under a condition with a seed.
+
+    Equality and hashing use :attr:`key` only (instances may hold unhashable parameters).
+    """
 
     instance: Instance
     condition: str
     seed: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """(task, id, condition, seed): unique within a run."""
+        return (self.instance.task, self.instance.id, self.condition, self.seed)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Case) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     @property
     def name(self) -> str:
@@ -79,16 +94,29 @@ def _describe_error(exc: BaseException) -> str:
 class Harness:
     """Runs one model over cases, batched, through the store."""
 
-    def __init__(self, model: UnifiedModel, store: Store, batch_size: int = 16):
+    def __init__(
+        self,
+        model: UnifiedModel,
+        store: Store,
+        batch_size: int = 16,
+        *,
+        model_path: str | None = None,
+        model_args: dict[str, str] | None = None,
+    ):
         self.model = model
         self.store = store
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
         self.throughput = Throughput()
+        # Everything that can change an output enters the store key: the adapter's own
+        # revision and settings, and the run's weights (path and fingerprint) and options.
         self._identity: dict[str, Any] = {
             "model": model.name,
             "revision": getattr(model, "revision", "unknown"),
             "settings": getattr(model, "settings", {}),
+            "model_args": dict(sorted((model_args or {}).items())),
+            "model_path": str(Path(model_path).expanduser().resolve()) if model_path else None,
+            "weights": path_fingerprint(model_path) if model_path else None,
         }
 
     def _reason_key(self, instance: Instance, seed: int) -> str:

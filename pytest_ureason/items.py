@@ -1,7 +1,7 @@
 """Collection: suite files become real ``pytest.Function`` items.
 
 Which files are suites (the naming rule): a ``.yaml``, ``.yml`` or ``.jsonl`` file that lies
-anywhere below a folder named ``suites``, or whose name matches the ini list
+below a folder named ``suites`` inside the rootdir, or whose name matches the ini list
 ``ureason_suite_globs`` (default ``*.suite.yaml *.suite.yml *.suite.jsonl``), or that is named
 explicitly on the command line.
 
@@ -21,7 +21,7 @@ import pytest
 
 from pytest_ureason.harness import Case
 from pytest_ureason.settings import Settings
-from pytest_ureason.suite import SUITE_SUFFIXES, Instance, SuiteError, load_suite
+from pytest_ureason.suite import SUITE_SUFFIXES, Instance, Suite, SuiteError, load_suite
 
 CASE_KEY = pytest.StashKey[Case]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -36,7 +36,11 @@ def is_suite_file(path: Path, config: pytest.Config) -> bool:
     """Whether ``path`` is collected as a suite (see the module docstring)."""
     if path.suffix not in SUITE_SUFFIXES:
         return False
-    if "suites" in path.parts[:-1]:
+    try:
+        inside = path.resolve().relative_to(config.rootpath.resolve()).parts[:-1]
+    except ValueError:
+        inside = ()
+    if "suites" in inside:
         return True
     if any(path.match(glob) for glob in config.getini("ureason_suite_globs")):
         return True
@@ -92,7 +96,13 @@ class SuiteFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         """One item per instance x condition x seed, and one per problem."""
         settings = self.config.stash[SETTINGS_KEY]
-        suite = load_suite(self.path)
+        try:
+            suite = load_suite(self.path)
+        except Exception as exc:  # a loader bug must not stop the other suites
+            suite = Suite(self.path, self.path.stem)
+            suite.errors.append(
+                SuiteError(self.path, 1, f"cannot load suite: {type(exc).__name__}: {exc}"[:500])
+            )
         errors = list(suite.errors)
         seen = self.config.stash.setdefault(SEEN_KEY, {})
         instances: list[Instance] = []
@@ -109,10 +119,14 @@ class SuiteFile(pytest.File):
                 )
                 continue
             instances.append(instance)
+        names: set[str] = set()
         for error in errors:
-            yield SuiteErrorItem.from_parent(
-                self, name=f"suite-error[line-{error.line}]", error=error
-            )
+            name, k = f"suite-error[line-{error.line}]", 1
+            while name in names:  # several problems on one line keep distinct node ids
+                k += 1
+                name = f"suite-error[line-{error.line}-{k}]"
+            names.add(name)
+            yield SuiteErrorItem.from_parent(self, name=name, error=error)
         skip = None
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")

@@ -51,10 +51,10 @@ class Observation:
     def detections(self) -> list[Detection]:
         """Every object the detector found."""
         if self._detections is None:
-            from pytest_ureason.detect import DETECTOR_VERSIONS, get_object_detector
+            from pytest_ureason.detect import detector_version, get_object_detector
             from pytest_ureason.detect.scene import Detection
 
-            version = DETECTOR_VERSIONS.get(self.detector_name, self.detector_name)
+            version = detector_version(self.detector_name)
             cached = self.cache.load(version) if self.cache is not None else None
             if isinstance(cached, list):
                 self._detections = [Detection(d[0], tuple(d[1]), *d[2:]) for d in cached]

@@ -8,6 +8,8 @@ assertions; the verdicts go into the item's junit properties.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +59,13 @@ class Runner:
             except ModelLoadError as exc:
                 self._load_error = str(exc)
             else:
-                self._harness = Harness(model, Store(self.settings.store), self.settings.batch_size)
+                self._harness = Harness(
+                    model,
+                    Store(self.settings.store),
+                    self.settings.batch_size,
+                    model_path=self.settings.model_path,
+                    model_args=self.settings.model_args,
+                )
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
@@ -80,7 +88,7 @@ class Runner:
         from PIL import Image
 
         from pytest_ureason.assertions import Observation, evaluate
-        from pytest_ureason.store import EvidenceCache
+        from pytest_ureason.store import StoredEvidence
 
         case = item.stash[CASE_KEY]
         outcome = self.outcome(item)
@@ -98,13 +106,13 @@ class Runner:
             props.append(("ureason_reason", outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
         props.append(("ureason_image", str(outcome.image_path)))
-        with Image.open(outcome.image_path) as img:
+        data = outcome.image_path.read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
             image = img.convert("RGB")
+        # Evidence is keyed by the image's bytes: a regenerated image is judged afresh.
+        evidence = StoredEvidence(self.harness.store, hashlib.sha256(data).hexdigest())
         obs = Observation(
-            image,
-            detector=self.settings.detector,
-            ocr=self.settings.ocr,
-            cache=EvidenceCache(self.harness.store, outcome.image_path.stem),
+            image, detector=self.settings.detector, ocr=self.settings.ocr, cache=evidence
         )
         verdicts: list[Verdict] = []
         for spec in case.instance.expect:

@@ -8,7 +8,7 @@ reuses every record that exists::
     <root>/images/ab/ab12...ef.png      the image
     <root>/images/ab/ab12...ef.json     its metadata (prompt, context, model, seed, ...)
     <root>/texts/cd/cd34...01.json      reasoning records (text + metadata)
-    <root>/evidence/ab/ab12...ef.classical-1.json   detector outputs for that image
+    <root>/evidence/9f/9f31...c2.classical-<src>.json   detector outputs, by image bytes
 
 Detector outputs are cached per image and detector version, so re-judging stored images (a
 rerun, a changed assertion) does not run OCR again.
@@ -98,8 +98,11 @@ class Store:
         _atomic_write(self._text_path(key), payload)
 
 
-class EvidenceCache:
-    """Detector outputs of one stored image, by detector version (see :class:`Observation`)."""
+class StoredEvidence:
+    """Detector outputs of one image (keyed by the SHA-256 of its bytes), by detector version.
+
+    Implements :class:`pytest_ureason.observation.EvidenceCache`.
+    """
 
     def __init__(self, store: Store, image_key: str):
         self.store = store

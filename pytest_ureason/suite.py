@@ -260,7 +260,16 @@ class _Loader:
         except GeneratorError as exc:
             self.error(line, f"generator spec: {exc}")
             return
+        except Exception as exc:  # a team's generator may raise anything
+            self.error(
+                line,
+                f"generator {raw.get('generator')!r} failed: {type(exc).__name__}: {exc}"[:500],
+            )
+            return
         task = spec.task or default_task
+        if not isinstance(produced, list) or not all(isinstance(r, dict) for r in produced):
+            self.error(line, f"generator {spec.generator!r} must return a list of dicts")
+            return
         for raw_instance in produced:
             if task is not None and "task" not in raw_instance:
                 raw_instance = {**raw_instance, "task": task}
@@ -283,10 +292,13 @@ def _load_yaml(loader: _Loader, text: str) -> None:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        loader.error(line, f"invalid YAML: {exc.problem or exc.context}")
+        loader.error(line, f"invalid YAML: {' '.join(str(exc.problem or exc.context).split())}")
         return
     except YAMLError as exc:
-        loader.error(1, f"invalid YAML: {exc}")
+        loader.error(1, f"invalid YAML: {' '.join(str(exc).split())}")
+        return
+    except RecursionError:
+        loader.error(1, "invalid YAML: nested too deeply")
         return
     if isinstance(doc, list):
         header = _HeaderModel(instances=list(doc))
@@ -319,6 +331,9 @@ def _load_jsonl(loader: _Loader, text: str) -> None:
         except json.JSONDecodeError as exc:
             loader.error(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
             continue
+        except RecursionError:
+            loader.error(number, "invalid JSON: nested too deeply")
+            continue
         loader.entry(raw, number, None)
 
 
@@ -334,7 +349,7 @@ def load_suite(path: str | Path) -> Suite:
     path = Path(path)
     loader = _Loader(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         loader.error(1, f"cannot read suite file: {exc}")
         return loader.suite

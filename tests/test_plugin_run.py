@@ -248,11 +248,12 @@ def test_detector_outputs_are_cached_with_the_images(pytester: pytest.Pytester) 
     )
     args = ["--model", "reference", "--condition", "direct"]
     pytester.runpytest(*args).assert_outcomes(passed=1)
+    from pytest_ureason.detect import detector_version
+
     evidence = sorted(p.name for p in (pytester.path / ".store/evidence").rglob("*.json"))
-    assert [name.split(".", 1)[1] for name in evidence] == [
-        "classical-1.json",
-        next(n for n in evidence if "rapidocr" in n).split(".", 1)[1],
-    ]
+    assert len(evidence) == 2
+    assert any(n.endswith(f".{detector_version('classical')}.json") for n in evidence)
+    assert any(".rapidocr-3." in n for n in evidence)
     # The rerun judges from the cache: tamper with the cached OCR reading to prove it.
     ocr_file = next((pytester.path / ".store/evidence").rglob("*rapidocr*.json"))
     ocr_file.write_text('[["CLOSED", [0, 0, 10, 10], 0.99]]')

@@ -14,8 +14,22 @@ if TYPE_CHECKING:
 ObjectDetector = Callable[["Image.Image"], "list[Detection]"]
 
 OBJECT_DETECTORS = ("classical",)
-#: Bump a detector's version when its outputs change: cached evidence is keyed by it.
-DETECTOR_VERSIONS = {"classical": "classical-1"}
+#: The modules whose source decides each detector's output.
+_DETECTOR_SOURCES = {
+    "classical": (
+        "pytest_ureason.detect.scene",
+        "pytest_ureason.detect.color",
+        "pytest_ureason.render",
+        "pytest_ureason.vocabulary",
+    ),
+}
+
+
+def detector_version(name: str) -> str:
+    """Name plus a fingerprint of the detector's source: cached outputs are keyed by it."""
+    from pytest_ureason.fingerprint import source_fingerprint
+
+    return f"{name}-{source_fingerprint(*_DETECTOR_SOURCES.get(name, ()))}"
 
 
 def get_object_detector(name: str = "classical") -> ObjectDetector:

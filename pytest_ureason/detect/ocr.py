@@ -88,11 +88,12 @@ class RapidOcrBackend:
         previous = logging.root.manager.disable
         logging.disable(logging.WARNING)  # rapidocr logs every model file it opens
         try:
-            import rapidocr
+            from importlib.metadata import version
+
             from rapidocr import RapidOCR
 
             self._engine: Any = RapidOCR(params={**SETTINGS, **_thread_settings()})
-            self.version = f"rapidocr-{getattr(rapidocr, '__version__', '?')}-det960-nocls"
+            self.version = f"rapidocr-{version('rapidocr')}-det960-nocls"
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise OcrUnavailable(
                 "OCR backend 'rapidocr' is not installed: pip install 'pytest-ureason[ocr]'"

@@ -22,13 +22,21 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason import vocabulary
+from pytest_ureason.fingerprint import source_fingerprint
 from pytest_ureason.models.base import ModelLoadError
 
 if TYPE_CHECKING:
     from PIL import Image
 
-#: Bump when the renderer or the solvers change what is drawn: it enters the store key.
-REVISION = "reference-3"
+#: The modules whose source decides what the reference model writes and draws.
+SOURCE_MODULES = (
+    "pytest_ureason.models.reference",
+    "pytest_ureason.render",
+    "pytest_ureason.scene",
+    "pytest_ureason.vocabulary",
+    "pytest_ureason.solvers",
+    "pytest_ureason.safe_python",
+)
 
 
 class ReferenceModel:
@@ -40,7 +48,6 @@ class ReferenceModel:
     """
 
     name = "reference"
-    revision = REVISION
 
     def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
         if model_path:
@@ -55,6 +62,8 @@ class ReferenceModel:
         if options:
             raise ModelLoadError(f"unknown reference model options: {', '.join(sorted(options))}")
         self.settings: dict[str, Any] = {"size": size}
+        # The store key changes whenever the code that reasons or draws changes.
+        self.revision = "reference-" + source_fingerprint(*SOURCE_MODULES)
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Solve each prompt symbolically and write the reasoning."""
