@@ -8,7 +8,8 @@ input still gets its output.
 :func:`assign_groups` decides which items are generated together: the items of up to
 ``batch_size`` consecutive instances of one suite file (all their conditions and seeds, so the
 reasoning an instance needs is made once and shared). It works on node ids alone, so the
-xdist controller and every worker compute the same groups (see :mod:`pytest_ureason.xdist`).
+xdist controller and every worker compute the same groups
+(see :mod:`pytest_ureason.xdist_support`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def run_batched(
     *,
     on_batch: Callable[[int], None] | None = None,
     stats: BatchStats | None = None,
+    catch: tuple[type[BaseException], ...] = (Exception,),
 ) -> list[Out | Failed[In]]:
     """Call ``fn`` on ``inputs`` in batches, isolating failures by halving.
 
@@ -55,6 +57,8 @@ def run_batched(
         batch_size: largest batch passed to ``fn`` (>= 1).
         on_batch: called with the number of inputs finished after each successful call.
         stats: counters to fill in.
+        catch: exception types treated as a failure of the batch (default: ``Exception``);
+            anything else propagates.
 
     Returns:
         One entry per input: its output, or :class:`Failed` with the exception.
@@ -71,7 +75,7 @@ def run_batched(
             out = fn(chunk)
             if len(out) != len(chunk):
                 raise RuntimeError(f"model returned {len(out)} outputs for {len(chunk)} inputs")
-        except Exception as exc:
+        except catch as exc:
             if len(chunk) == 1:
                 stats.failed += 1
                 results.append(Failed(exc))

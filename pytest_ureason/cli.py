@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from pytest_ureason.suite import SUITE_SUFFIXES, load_suite
+from pytest_ureason.suite import SUITE_SUFFIXES, SuiteError, load_suite
 
 
 def _suite_files(paths: list[str]) -> list[Path]:
@@ -35,8 +35,21 @@ def cmd_suites(args: argparse.Namespace) -> int:
         print("no suite files found", file=sys.stderr)
         return 1
     bad = 0
+    first_seen: dict[str, str] = {}
     for path in files:
         suite = load_suite(path)
+        for inst in suite.instances:  # the same check collection makes across files
+            where = first_seen.setdefault(f"{inst.task}/{inst.id}", f"{path}:{inst.line}")
+            if where != f"{path}:{inst.line}":
+                suite.errors.append(
+                    SuiteError(
+                        path,
+                        inst.line,
+                        f"instance {inst.id!r}: task/id "
+                        f"'{inst.task}/{inst.id}' is already defined at "
+                        f"{where}",
+                    )
+                )
         tasks = Counter(i.task for i in suite.instances)
         per_task = ", ".join(f"{t}: {n}" for t, n in sorted(tasks.items())) or "no instances"
         version = f" v{suite.version}" if suite.version is not None else ""

@@ -27,17 +27,12 @@ CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
 DEFAULT_CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
 NEEDS_REASONING: frozenset[str] = frozenset({"reasoning", "decontext"})
 
-_TAG_RE = re.compile(r"<(refined_prompt|refined)>\s*(.*?)\s*</\1>", re.IGNORECASE | re.DOTALL)
+_TAGS = ("refined_prompt", "refined")
 _LABELS = (
-    (
-        "ureason-label",
-        re.compile(r"final\s+scene\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL),
-    ),
-    (
-        "label",
-        re.compile(r"(?:refined|final|image)\s+prompt\s*[:：]\s*(.+)", re.IGNORECASE | re.DOTALL),
-    ),
+    ("ureason-label", re.compile(r"final\s+scene\s+prompt\s*[:：]", re.IGNORECASE)),
+    ("label", re.compile(r"(?:refined|final|image)\s+prompt\s*[:：]", re.IGNORECASE)),
 )
+_MAX_TAG_TRIES = 50
 MAX_REFINED = 2000
 
 
@@ -54,6 +49,27 @@ def _clean(text: str) -> str:
     return " ".join(text.split())[:MAX_REFINED]
 
 
+def _last_tag(text: str) -> str:
+    """Body of the last non-empty ``<refined_prompt>``/``<refined>`` tag, in linear time."""
+    lower = text.lower()
+    best_end, best = -1, ""
+    for tag in _TAGS:
+        close = len(lower)
+        for _ in range(_MAX_TAG_TRIES):
+            close = lower.rfind(f"</{tag}>", 0, close)
+            if close < 0:
+                break
+            start = lower.rfind(f"<{tag}>", 0, close)
+            if start < 0:
+                break
+            body = _clean(text[start + len(tag) + 2 : close])
+            if body:
+                if close > best_end:
+                    best_end, best = close, body
+                break
+    return best
+
+
 def extract_refined(reasoning: str) -> Refined:
     """Extract the refined prompt from reasoning text; never raises.
 
@@ -64,14 +80,13 @@ def extract_refined(reasoning: str) -> Refined:
         The refined prompt (possibly empty when the reasoning is empty) and the method used.
     """
     text = str(reasoning)[:100_000]
-    tags = _TAG_RE.findall(text)
-    for _, body in reversed(tags):
-        if _clean(body):
-            return Refined(_clean(body), "tag")
+    body = _last_tag(text)
+    if body:
+        return Refined(body, "tag")
     for method, pattern in _LABELS:
-        matches = list(pattern.finditer(text))
-        if matches:
-            tail = matches[-1].group(1)
+        ends = [m.end() for m in pattern.finditer(text)]
+        for end in reversed(ends[-_MAX_TAG_TRIES:]):  # the last label with text after it
+            tail = text[end : end + 10_000]
             first_paragraph = re.split(r"\n\s*\n", tail.strip(), maxsplit=1)[0]
             if _clean(first_paragraph):
                 return Refined(_clean(first_paragraph), method)
@@ -91,7 +106,8 @@ def generation_request(condition: str, prompt: str, reasoning: str | None) -> Ge
     """What to draw for an instance under a condition.
 
     Raises:
-        ValueError: unknown condition, or a reasoning condition without reasoning.
+        ValueError: unknown condition, a reasoning condition without reasoning, or decontext
+            on empty reasoning (never silently drawn from the raw prompt).
     """
     if condition == "direct":
         return GenerationRequest(prompt)
@@ -101,4 +117,7 @@ def generation_request(condition: str, prompt: str, reasoning: str | None) -> Ge
         raise ValueError(f"condition {condition!r} needs reasoning")
     if condition == "reasoning":
         return GenerationRequest(prompt, reasoning)
-    return GenerationRequest(extract_refined(reasoning).prompt or prompt)
+    refined = extract_refined(reasoning).prompt
+    if not refined:
+        raise ValueError("decontext: the reasoning is empty, there is no refined prompt to draw")
+    return GenerationRequest(refined)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from pytest_ureason.batching import BatchStats, Failed, run_batched
 from pytest_ureason.conditions import (
     NEEDS_REASONING,
@@ -87,8 +89,42 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
+#: What a model call may raise for one batch without ending the run: ordinary exceptions and
+#: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
+MODEL_ERRORS: tuple[type[BaseException], ...] = (
+    Exception,
+    pytest.skip.Exception,
+    pytest.fail.Exception,
+    pytest.xfail.Exception,
+)
+
+
+def _check_outputs(method: str, outputs: object, expected: int, kind: type) -> None:
+    """Raise TypeError unless ``outputs`` is a list of ``expected`` items of ``kind``."""
+    if not isinstance(outputs, list) or len(outputs) != expected:
+        got = len(outputs) if isinstance(outputs, list) else type(outputs).__name__
+        raise TypeError(f"{method}() returned {got} outputs for {expected} inputs")
+    for value in outputs:
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"{method}() returned a {type(value).__name__}, "
+                f"expected {kind.__module__}.{kind.__name__}"
+            )
+
+
 def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
+    """An adapter's ``Unsupported`` (or ``pytest.skip``) skips the item; anything else is an
+    error of the item."""
+    from pytest_ureason.models.base import Unsupported
+
+    if isinstance(exc, Unsupported | pytest.skip.Exception):
+        outcome.unsupported = f"model cannot {method}: {exc}"
+    else:
+        outcome.error = f"{method}() failed: {_describe_error(exc)}"
 
 
 class Harness:
@@ -151,13 +187,16 @@ class Harness:
                 found[key] = text
         if missing:
             start = time.perf_counter()
-            results = run_batched(
-                lambda keys: self.model.reason(
+
+            def call(keys: list[tuple[str, str, int]]) -> list[str]:
+                texts = self.model.reason(
                     [wanted[k][0].prompt for k in keys], [wanted[k][1] for k in keys]
-                ),
-                missing,
-                self.batch_size,
-                stats=self.throughput.stats,
+                )
+                _check_outputs("reason", texts, len(keys), str)
+                return texts
+
+            results = run_batched(
+                call, missing, self.batch_size, stats=self.throughput.stats, catch=MODEL_ERRORS
             )
             self.throughput.reason_seconds += time.perf_counter() - start
             for key, result in zip(missing, results, strict=True):
@@ -167,20 +206,36 @@ class Harness:
                 instance, seed = wanted[key]
                 self.store.put_text(
                     self._reason_key(instance, seed),
-                    str(result),
+                    result,
                     {"prompt": instance.prompt, "seed": seed, **self._identity},
                 )
-                found[key] = str(result)
+                found[key] = result
                 self.throughput.reasonings += 1
         return found
 
     def prepare(self, cases: list[Case]) -> None:
-        """Produce the outcome of every case not prepared yet."""
-        from pytest_ureason.models.base import Unsupported
+        """Produce the outcome of every case not prepared yet.
 
+        If something escapes (an interrupt, a bug), the unfinished outcomes are dropped so
+        that nothing half-made is ever read; what reached the store is kept.
+        """
         todo = [c for c in cases if c not in self.outcomes]
         if not todo:
             return
+        try:
+            self._prepare(todo)
+        except BaseException:
+            for case in todo:
+                outcome = self.outcomes.get(case)
+                if (
+                    outcome is not None
+                    and outcome.image_path is None
+                    and not (outcome.error or outcome.unsupported)
+                ):
+                    del self.outcomes[case]
+            raise
+
+    def _prepare(self, todo: list[Case]) -> None:
         reasonings = self._reasonings(todo)
         pending: list[tuple[Case, GenerationRequest, str]] = []
         for case in todo:
@@ -190,15 +245,16 @@ class Harness:
             if case.condition in NEEDS_REASONING:
                 made = reasonings[(case.instance.task, case.instance.id, case.seed)]
                 if isinstance(made, BaseException):
-                    if isinstance(made, Unsupported):
-                        outcome.unsupported = f"model cannot reason: {made}"
-                    else:
-                        outcome.error = f"reason() failed: {_describe_error(made)}"
+                    _record_failure(outcome, "reason", made)
                     continue
                 reasoning = outcome.reasoning = made
                 if case.condition == "decontext":
                     outcome.refined_method = extract_refined(reasoning).method
-            request = generation_request(case.condition, case.instance.prompt, reasoning)
+            try:
+                request = generation_request(case.condition, case.instance.prompt, reasoning)
+            except ValueError as exc:
+                outcome.error = str(exc)
+                continue
             outcome.drawn_prompt = request.prompt
             key = self._image_key(case, request)
             if self.store.has_image(key):
@@ -222,7 +278,14 @@ class Harness:
             **self._identity,
         )
         if not self.store.has_image(key):
-            image = self.model.generate([prompt], [seed], [context])[0]
+            from pytest_ureason.models.base import Unsupported
+
+            try:
+                images = self.model.generate([prompt], [seed], [context])
+            except Unsupported as exc:
+                pytest.skip(f"model cannot generate: {exc}")
+            _check_outputs("generate", images, 1, Image.Image)
+            image = images[0]
             self.store.put_image(
                 key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
             )
@@ -231,7 +294,7 @@ class Harness:
             return img.convert("RGB")
 
     def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
-        from pytest_ureason.models.base import Unsupported
+        from PIL import Image
 
         done = 0
         start = time.perf_counter()
@@ -248,8 +311,7 @@ class Harness:
                 [c.seed for c, _, _ in batch],
                 [r.context for _, r, _ in batch],
             )
-            if len(images) != len(batch):
-                raise RuntimeError(f"generate returned {len(images)} images for {len(batch)}")
+            _check_outputs("generate", images, len(batch), Image.Image)
             paths = []
             for (case, request, key), image in zip(batch, images, strict=True):
                 meta = {
@@ -265,16 +327,18 @@ class Harness:
             return paths
 
         results = run_batched(
-            call, pending, self.batch_size, on_batch=progress, stats=self.throughput.stats
+            call,
+            pending,
+            self.batch_size,
+            on_batch=progress,
+            stats=self.throughput.stats,
+            catch=MODEL_ERRORS,
         )
         self.throughput.generate_seconds += time.perf_counter() - start
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]
             if isinstance(result, Failed):
-                if isinstance(result.error, Unsupported):
-                    outcome.unsupported = f"model cannot generate: {result.error}"
-                else:
-                    outcome.error = f"generate() failed: {_describe_error(result.error)}"
+                _record_failure(outcome, "generate", result.error)
             else:
                 outcome.image_path = result
                 self.throughput.images += 1

@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--model: {exc}") from None
     if hasattr(config, "workerinput"):
         return
+    settings_mod.check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 
     collector = ResultsCollector(settings)
@@ -91,6 +92,13 @@ def shard_of(task: str, instance_id: str, shards: int) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Apply ``--task`` and ``--shard``, then assign generation groups."""
     s = config.stash[SETTINGS_KEY]
+    present = {c.instance.task for item in items if (c := item.stash.get(CASE_KEY, None))}
+    unknown = [t for t in s.tasks if t not in present]
+    if unknown and present:
+        raise pytest.UsageError(
+            f"--task {', '.join(unknown)}: no such task in the collected "
+            f"suites (tasks: {', '.join(sorted(present))})"
+        )
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
@@ -121,16 +129,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Hand the generation counters to the results collector (on an xdist worker: send them
     to the controller), before the collector writes its summary."""
     runner = session.config.stash.get(RUNNER_KEY, None)
-    if runner is None or runner._harness is None:
+    counters = runner.throughput_counters() if runner is not None else None
+    if counters is None:
         return
-    t = runner._harness.throughput
-    counters = {
-        "images": t.images,
-        "reused": t.reused,
-        "reasonings": t.reasonings,
-        "generate_seconds": t.generate_seconds,
-        "reason_seconds": t.reason_seconds,
-    }
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["ureason_throughput"] = counters

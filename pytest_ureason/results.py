@@ -78,9 +78,12 @@ class ResultsCollector:
             tr.write_line(line)
         t = self.throughput
         if t.get("images") or t.get("reused"):
+            # Worker seconds add up: divided by them, the rate is per worker.
             rate = t.get("images", 0) / t["generate_seconds"] if t.get("generate_seconds") else 0
+            workers = int(t.get("workers", 1))
+            per = f" per worker, {workers} workers" if workers > 1 else ""
             tr.write_line(
-                f"generation: {int(t.get('images', 0))} images made ({rate:.1f} images/s), "
+                f"generation: {int(t.get('images', 0))} images made ({rate:.1f} images/s{per}), "
                 f"{int(t.get('reused', 0))} reused from the store, "
                 f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}"
             )

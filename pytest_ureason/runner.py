@@ -70,6 +70,20 @@ class Runner:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
 
+    def throughput_counters(self) -> dict[str, float] | None:
+        """Generation counters of this process, None when no model was loaded."""
+        if self._harness is None:
+            return None
+        t = self._harness.throughput
+        return {
+            "images": t.images,
+            "reused": t.reused,
+            "reasonings": t.reasonings,
+            "generate_seconds": t.generate_seconds,
+            "reason_seconds": t.reason_seconds,
+            "workers": 1,
+        }
+
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """An image of ``prompt`` from the model under test (the ``generate`` fixture)."""
         return self.harness.generate_one(prompt, seed, context)
@@ -91,8 +105,12 @@ class Runner:
         from pytest_ureason.store import StoredEvidence
 
         case = item.stash[CASE_KEY]
-        outcome = self.outcome(item)
         props = item.user_properties
+        try:
+            outcome = self.outcome(item)
+        except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
+            props.append(("ureason_outcome", "error"))
+            raise
         if outcome.reasoning is not None:
             props.append(("ureason_reasoning", outcome.reasoning[:4000]))
         if outcome.drawn_prompt is not None:

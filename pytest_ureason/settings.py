@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
+from pytest_ureason.detect import OBJECT_DETECTORS, OCR_BACKENDS
 
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
     # option, dest, ini key, ini type, help
@@ -139,11 +140,11 @@ def _get(config: pytest.Config, dest: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _get_list(config: pytest.Config, dest: str) -> list[str]:
-    value = config.getoption(dest)
-    if value:
-        return [v for raw in value for v in str(raw).split(",") if v.strip()]
-    return [str(v) for v in config.getini(dest)]
+def _get_list(config: pytest.Config, dest: str, *, commas: bool = True) -> list[str]:
+    """A repeatable option (or its ini lines); values may also be comma-separated."""
+    value = config.getoption(dest) or config.getini(dest)
+    parts = (str(raw).split(",") if commas else [str(raw)] for raw in value)
+    return [v.strip() for part in parts for v in part if v.strip()]
 
 
 def _path(config: pytest.Config, dest: str, default: str | None) -> Path | None:
@@ -188,7 +189,7 @@ def from_config(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"--shard must be i/N with 1 <= i <= N, got {shard_raw!r}")
         shard = (int(m.group(1)), int(m.group(2)))
     model_args: dict[str, str] = {}
-    for pair in _get_list(config, "ureason_model_args"):
+    for pair in _get_list(config, "ureason_model_args", commas=False):
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise pytest.UsageError(f"--model-arg must be KEY=VALUE, got {pair!r}")
@@ -205,7 +206,31 @@ def from_config(config: pytest.Config) -> Settings:
         store=store,
         shard=shard,
         batch_size=_int("--batch-size", _get(config, "ureason_batch_size"), 16, 1, 4096),
-        detector=_get(config, "ureason_detector") or "classical",
-        ocr=_get(config, "ureason_ocr") or "rapidocr",
+        detector=_choice(
+            "--detector", _get(config, "ureason_detector") or "classical", OBJECT_DETECTORS
+        ),
+        ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
     )
+
+
+def _choice(name: str, value: str, known: tuple[str, ...]) -> str:
+    if value not in known:
+        raise pytest.UsageError(f"{name} {value!r} is unknown (known: {', '.join(known)})")
+    return value
+
+
+def check_store(store: Path) -> None:
+    """Fail early, once, when the generation store cannot be written.
+
+    Raises:
+        pytest.UsageError: naming the folder and the reason.
+    """
+    import tempfile
+
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=store, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"--store {store} is not writable: {exc}") from None

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pytest_ureason import assertions
 from pytest_ureason.generators import GeneratorError, expand
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$")
 SUITE_SUFFIXES = (".yaml", ".yml", ".jsonl")
+POOLED_TASK = "all"  # the summary's row over every task; no instance may use it
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ class _InstanceModel(BaseModel):
     tags: list[str] = Field(default_factory=list)
     question: str | None = None
     answer: str | None = None
+
+    @field_validator("task")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == POOLED_TASK:
+            raise ValueError(f"{POOLED_TASK!r} is reserved for the pooled row of the summary")
+        return value
 
 
 class _GeneratorModel(BaseModel):

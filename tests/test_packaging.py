@@ -64,6 +64,20 @@ def test_cli_suites_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert f"{tmp_path / 'bad.yaml'}:4: instance 'x': field prompt" in capsys.readouterr().out
 
 
+def test_cli_suites_reports_duplicates_across_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = {"id": "x-1", "task": "t", "prompt": "a cup", "expect": [{"present": {"object": "cup"}}]}
+    write(tmp_path / "a.jsonl", json.dumps(row) + "\n")
+    write(tmp_path / "b.jsonl", json.dumps(row) + "\n")
+    assert main(["suites", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path / 'b.jsonl'}:1: instance 'x-1': task/id 't/x-1' is already defined at "
+        f"{tmp_path / 'a.jsonl'}:1" in out
+    )
+
+
 def test_cli_expand(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["expand", "code", "--count", "3", "--seed", "4"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -214,12 +214,19 @@ def test_shards_cover_every_instance_exactly_once(
         assert part, f"shard {i}/3 is empty"
         seen.extend(part)
     assert sorted(seen) == sorted(every)
-    again = [
-        ln
-        for ln in pytester.runpytest("--collect-only", "-q", "--shard", "2/3").outlines
-        if "::" in ln
-    ]
-    assert set(again) <= set(seen)
+
+    def collect(*args: str) -> list[str]:
+        return [
+            ln for ln in pytester.runpytest("--collect-only", "-q", *args).outlines if "::" in ln
+        ]
+
+    assert collect("--shard", "2/3") == collect("--shard", "2/3")  # deterministic
+    # All conditions of an instance land in the same shard (paired comparisons stay whole).
+    shards_of: dict[str, set[int]] = {}
+    for i in (1, 2, 3):
+        for line in collect("--shard", f"{i}/3"):
+            shards_of.setdefault(line.split("[")[0], set()).add(i)
+    assert len(shards_of) == 43 and all(len(s) == 1 for s in shards_of.values())
 
 
 def test_unwritable_json_path_is_reported_not_fatal(
@@ -277,7 +284,9 @@ def test_a_team_registers_its_own_assertion_type(pytester: pytest.Pytester) -> N
             return Verdict(found >= p.n, f"expected >= {p.n} objects, found {found}",
                            f"objects_at_least({p.n})", obs.detector_name)
     """)
-    write(pytester.path / "suites/team.yaml", """\
+    write(
+        pytester.path / "suites/team.yaml",
+        """\
         task: team
         instances:
           - id: t-1
@@ -289,11 +298,14 @@ def test_a_team_registers_its_own_assertion_type(pytester: pytest.Pytester) -> N
           - id: t-3
             prompt: a dog
             expect: [{objects_at_least: {n: many}}]
-        """)
+        """,
+    )
     result = pytester.runpytest("--model", "reference", "--condition", "direct")
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines([
-        "*team.yaml:11: instance 't-3': field expect[[]0[]].objects_at_least.n: input should be "
-        "a valid integer*",
-        "*expected >= 2 objects, found 1*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*team.yaml:11: instance 't-3': field expect[[]0[]].objects_at_least.n: input "
+            "should be a valid integer*",
+            "*expected >= 2 objects, found 1*",
+        ]
+    )

@@ -163,3 +163,22 @@ def test_generated_suite_of_ten_thousand_loads(tmp_path: Path) -> None:
     )
     assert suite.errors == [] and len(suite.instances) == 10000
     assert len({i.prompt for i in suite.instances}) == 10000
+
+
+def test_duplicate_id_within_a_file(tmp_path: Path) -> None:
+    suite = load_suite(
+        write(
+            tmp_path / "d.yaml",
+            ARITH_SUITE
+            + """\
+  - id: add-1
+    prompt: again
+    expect: [{present: {object: cup}}]
+""",
+        )
+    )
+    assert [i.id for i in suite.instances] == ["add-1", "mul-1", "lit-1"]
+    assert [str(e).split(": ", 1)[1] for e in suite.errors] == [
+        "instance 'add-1': duplicate id (first defined at line 5)"
+    ]
+    assert suite.errors[0].line == 21

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 ObjectDetector = Callable[["Image.Image"], "list[Detection]"]
 
 OBJECT_DETECTORS = ("classical",)
+OCR_BACKENDS = ("rapidocr", "tesseract")
 #: The modules whose source decides each detector's output.
 _DETECTOR_SOURCES = {
     "classical": (

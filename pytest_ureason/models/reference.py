@@ -61,6 +61,7 @@ class ReferenceModel:
             raise ModelLoadError(f"reference model option size must be 128..2048, got {size}")
         if options:
             raise ModelLoadError(f"unknown reference model options: {', '.join(sorted(options))}")
+        self.size = size
         self.settings: dict[str, Any] = {"size": size}
         # The store key changes whenever the code that reasons or draws changes.
         self.revision = "reference-" + source_fingerprint(*SOURCE_MODULES)
@@ -96,7 +97,7 @@ class ReferenceModel:
         images = []
         for prompt, seed, context in zip(prompts, seeds, contexts, strict=True):
             text = prompt if context is None else f"{prompt}\n{context}"
-            images.append(render_scene(parse_scene(text), seed=seed, size=self.settings["size"]))
+            images.append(render_scene(parse_scene(text), seed=seed, size=self.size))
         return images
 
     def answer(
