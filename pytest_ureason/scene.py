@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from pytest_ureason import vocabulary
@@ -124,8 +125,10 @@ _TEXT_CUE_RE = re.compile(
 )
 
 
-@dataclass
-class _Mention:
+@dataclass(frozen=True)
+class Mention:
+    """One object mention: ``[count] [color] object`` at ``text[start:end]``."""
+
     name: str
     count: int | None
     color: str | None
@@ -134,14 +137,19 @@ class _Mention:
     end: int
 
 
-def _mentions(text: str) -> list[_Mention]:
-    obj_re = vocabulary.object_pattern().pattern
-    pattern = re.compile(
-        rf"\b{_count_pattern()}(?:(?P<color>{_COLOR_WORDS})\s+)?(?P<obj>{obj_re[2:-2]})\b",
+@cache
+def _mention_pattern() -> re.Pattern[str]:
+    objects = vocabulary.object_pattern().pattern[2:-2]
+    return re.compile(
+        rf"\b{_count_pattern()}(?:(?P<color>{_COLOR_WORDS})\s+)?(?P<obj>{objects})\b",
         re.IGNORECASE,
     )
-    found: list[_Mention] = []
-    for m in pattern.finditer(text):
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every object mention in ``text``, in order (``orange`` before an object is a color)."""
+    found: list[Mention] = []
+    for m in _mention_pattern().finditer(text):
         word = m.group("obj")
         obj = vocabulary.lookup_object(word)
         if obj is None:
@@ -158,7 +166,7 @@ def _mentions(text: str) -> list[_Mention]:
             count = int(raw_count) if raw_count.isdigit() else NUMBER_WORDS[raw_count.lower()]
         color = vocabulary.canonical_color(m.group("color")) if m.group("color") else None
         is_plural = word.lower() == obj.plural and obj.plural != obj.name
-        found.append(_Mention(obj.name, count, color, is_plural, m.start(), m.end()))
+        found.append(Mention(obj.name, count, color, is_plural, m.start(), m.end()))
     return found
 
 
@@ -196,7 +204,7 @@ def parse_scene(text: str) -> Scene:
     scene = Scene(texts=_texts(text))
     text_wo_quotes = _QUOTE_RE.sub(" ", text)
     order = _ORDER_RE.search(text_wo_quotes)
-    mentions = _mentions(text_wo_quotes)
+    mentions = find_mentions(text_wo_quotes)
     if order is not None:
         direction = order.group(1).lower()
         items = [m for m in mentions if order.start("items") <= m.start < order.end("items")]
@@ -210,7 +218,7 @@ def parse_scene(text: str) -> Scene:
                 scene.groups.append(Group(m.name, 1, m.color))
         mentions = [m for m in mentions if m not in items]
     index: dict[str, int] = {g.name: i for i, g in enumerate(scene.groups)}
-    previous: _Mention | None = None
+    previous: Mention | None = None
     for m in mentions:
         if m.name not in index:
             count = m.count if m.count is not None else (3 if m.plural else 1)
