@@ -148,6 +148,11 @@ class Runner:
         if failed:
             lines = [v.reason for v in failed]
             lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
+            if outcome.reasoning is not None:
+                flat = " ".join(outcome.reasoning.split())
+                shown = flat if len(flat) <= 300 else flat[:297] + "..."
+                how = "in context" if case.condition == "reasoning" else "refined prompt taken"
+                lines.append(f"reasoning ({how}): {shown!r}")
             lines.append(f"image: {outcome.image_path}")
             raise VerdictFailure("\n".join(lines))
 

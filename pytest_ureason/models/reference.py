@@ -81,7 +81,8 @@ class ReferenceModel:
                 continue
             steps = "\n".join(f"Step {i}: {s}" for i, s in enumerate(solution.steps, 1))
             out.append(
-                f"This is a {solution.family} task.\n{steps}\nAnswer: {solution.answer}\n"
+                f"This is {_article(solution.family)} {solution.family} task.\n{steps}\n"
+                f"Answer: {solution.answer}\n"
                 f"<refined_prompt>{solution.refined}</refined_prompt>"
             )
         return out
@@ -114,6 +115,10 @@ class ReferenceModel:
             else:
                 out.append(_answer_about(image, question))
         return out
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 _REL_RE = re.compile(r"\b(left of|right of|above|below)\b", re.IGNORECASE)
