@@ -55,3 +55,12 @@ def test_unknown_generator_and_bad_count() -> None:
         expand("nope", 1, 0)
     with pytest.raises(GeneratorError, match="count must be >= 0"):
         expand("code", -1, 0)
+
+
+def test_draw_fresh_is_bounded() -> None:
+    from pytest_ureason.generators import draw_fresh
+
+    draws = iter(range(100))
+    assert draw_fresh(lambda: next(draws), lambda c: c == 4, tries=10, what="t") == 4
+    with pytest.raises(GeneratorError, match="t: no fresh instance after 3 tries"):
+        draw_fresh(lambda: 0, lambda c: False, tries=3, what="t")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 GeneratorFn = Callable[[int, int], list[dict[str, Any]]]
+T = TypeVar("T")
 
 _REGISTRY: dict[str, GeneratorFn] = {}
 _BUILTIN_MODULES = ("arithmetic", "attribute", "code", "spatial", "text")
@@ -39,6 +40,26 @@ def generator(name: str) -> Callable[[GeneratorFn], GeneratorFn]:
         return fn
 
     return register
+
+
+def draw_fresh(draw: Callable[[], T], accept: Callable[[T], bool], *, tries: int, what: str) -> T:
+    """Draw candidates until one is accepted (fresh, leak-proof, in range...).
+
+    Args:
+        draw: makes one candidate (from the generator's seeded ``random.Random``).
+        accept: whether a candidate may be used.
+        tries: most candidates to draw; bounds the work for any ``count``.
+        what: names the generator in the error.
+
+    Raises:
+        GeneratorError: no candidate was accepted in ``tries`` draws (the count asked for is
+            larger than the generator's space of distinct instances).
+    """
+    for _ in range(tries):
+        candidate = draw()
+        if accept(candidate):
+            return candidate
+    raise GeneratorError(f"{what}: no fresh instance after {tries} tries")
 
 
 def _load_builtins(only: str | None = None) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from pytest_ureason import vocabulary
-from pytest_ureason.generators import GeneratorError, generator
+from pytest_ureason.generators import draw_fresh, generator
 from pytest_ureason.scene import Group, Scene, describe, parse_scene
 from pytest_ureason.solvers.arithmetic import numbers_in
 from pytest_ureason.solvers.text import UNITS
@@ -257,17 +258,17 @@ def generate(count: int, seed: int) -> list[dict[str, Any]]:
     for i in range(count):
         kind = ("expression", "story")[i % 2]
         make = _expression_instance if kind == "expression" else _story_instance
-        for _ in range(500):
-            prompt, groups = make(rng)
-            if (
-                1 <= min(g.count for g in groups)
-                and max(g.count for g in groups) <= 12
-                and prompt not in seen
-                and not leaks(prompt, groups)
-            ):
-                break
-        else:  # pragma: no cover - the space of prompts is far larger than any sane count
-            raise GeneratorError(f"arithmetic generator: no fresh {kind} after 500 tries")
+        prompt, groups = draw_fresh(
+            partial(make, rng),
+            lambda c: (
+                1 <= min(g.count for g in c[1])
+                and max(g.count for g in c[1]) <= 12
+                and c[0] not in seen
+                and not leaks(*c)
+            ),
+            tries=500,
+            what=f"arithmetic generator ({kind})",
+        )
         seen.add(prompt)
         out.append(
             {

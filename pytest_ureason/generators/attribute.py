@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import random
 import re
+from functools import partial
 from typing import Any
 
 from pytest_ureason import vocabulary
-from pytest_ureason.generators import generator
+from pytest_ureason.generators import draw_fresh, generator
 from pytest_ureason.scene import Group, Scene, describe
 
 MIXES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -329,9 +330,12 @@ def generate(count: int, seed: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while len(out) < count:
-        kind, prompt, group, rejected = _instance(rng)
-        if prompt in seen or leaks(prompt, group):
-            continue
+        kind, prompt, group, rejected = draw_fresh(
+            partial(_instance, rng),
+            lambda c: c[1] not in seen and not leaks(c[1], c[2]),
+            tries=10_000,
+            what="attribute generator",
+        )
         seen.add(prompt)
         out.append(
             {

@@ -16,9 +16,10 @@ from __future__ import annotations
 import ast
 import random
 import re
+from functools import partial
 from typing import Any
 
-from pytest_ureason.generators import generator
+from pytest_ureason.generators import draw_fresh, generator
 from pytest_ureason.generators.code_templates import COLORS, OBJECTS, make_program
 from pytest_ureason.safe_python import ProgramError, run_program
 
@@ -133,12 +134,12 @@ def code(count: int, seed: int) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for i in range(count):
         n, color, obj = rng.randint(1, 9), rng.choice(COLORS), rng.choice(OBJECTS)
-        for _ in range(500):
-            program = make_program(rng, n, color, obj)
-            if program not in seen and _acceptable(program, n, color, obj):
-                break
-        else:  # pragma: no cover - every draw has many acceptable programs
-            raise RuntimeError(f"code generator found no program for {n} {color} {obj}")
+        program = draw_fresh(
+            partial(make_program, rng, n, color, obj),
+            lambda p: p not in seen and _acceptable(p, n, color, obj),  # noqa: B023
+            tries=500,
+            what=f"code generator ({n} {color} {obj})",
+        )
         seen.add(program)
         instances.append(
             {

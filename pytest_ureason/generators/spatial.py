@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
-from pytest_ureason.generators import generator
+from pytest_ureason.generators import draw_fresh, generator
 from pytest_ureason.scene import Group, Scene, describe
 
 Orientation = Literal["row", "column"]
@@ -291,9 +292,12 @@ def generate(count: int, seed: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while len(out) < count:
-        prompt, _, final, kinds = _instance(rng)
-        if prompt in seen:
-            continue
+        prompt, _, final, kinds = draw_fresh(
+            partial(_instance, rng),
+            lambda c: c[0] not in seen,
+            tries=10_000,
+            what="spatial generator",
+        )
         seen.add(prompt)
         out.append(
             {

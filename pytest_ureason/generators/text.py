@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pytest_ureason.assertions import substring_distance
-from pytest_ureason.generators import GeneratorError, generator
+from pytest_ureason.generators import draw_fresh, generator
 from pytest_ureason.scene import Group, Scene, describe
 from pytest_ureason.solvers.text import (
     MONTHS,
@@ -281,6 +282,14 @@ def _instance(rng: random.Random, kind: str, ident: str) -> dict[str, Any]:
     }
 
 
+def _fresh(seen: set[str], item: dict[str, Any]) -> bool:
+    """A new prompt whose answer OCR reads reliably and cannot be copied from the prompt."""
+    answer = item["expect"][0]["text"]["contains"]
+    if item["prompt"] in seen or answer in ("0", "1"):
+        return False
+    return not leaks(item["prompt"], answer)
+
+
 @generator("text")
 def generate(count: int, seed: int) -> list[dict[str, Any]]:
     """Generate ``count`` text-family instances, deterministically from ``seed``.
@@ -302,14 +311,12 @@ def generate(count: int, seed: int) -> list[dict[str, Any]]:
     seen: set[str] = set()
     for i in range(count):
         kind = names[(offset + i) % len(names)]
-        for _ in range(200):
-            item = _instance(rng, kind, f"text-g{seed}-{i:04d}")
-            answer = item["expect"][0]["text"]["contains"]
-            fresh = item["prompt"] not in seen and answer not in ("0", "1")
-            if fresh and not leaks(item["prompt"], answer):
-                break
-        else:  # pragma: no cover - the pools are far larger than any sane count
-            raise GeneratorError(f"text generator: no fresh {kind} instance after 200 tries")
+        item = draw_fresh(
+            partial(_instance, rng, kind, f"text-g{seed}-{i:04d}"),
+            partial(_fresh, seen),
+            tries=200,
+            what=f"text generator ({kind})",
+        )
         seen.add(item["prompt"])
         out.append(item)
     return out
