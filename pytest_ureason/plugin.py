@@ -92,13 +92,14 @@ def shard_of(task: str, instance_id: str, shards: int) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Apply ``--task`` and ``--shard``, then assign generation groups."""
     s = config.stash[SETTINGS_KEY]
-    present = {c.instance.task for item in items if (c := item.stash.get(CASE_KEY, None))}
-    unknown = [t for t in s.tasks if t not in present]
-    if unknown and present:
-        raise pytest.UsageError(
-            f"--task {', '.join(unknown)}: no such task in the collected "
-            f"suites (tasks: {', '.join(sorted(present))})"
-        )
+    if s.tasks:
+        present = {c.instance.task for item in items if (c := item.stash.get(CASE_KEY, None))}
+        unknown = [t for t in s.tasks if t not in present]
+        if unknown and present:
+            raise pytest.UsageError(
+                f"--task {', '.join(unknown)}: no such task in the collected "
+                f"suites (tasks: {', '.join(sorted(present))})"
+            )
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
