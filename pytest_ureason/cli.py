@@ -2,6 +2,8 @@
 
 * ``ureason suites [PATH ...]``: validate suite files (default: ``suites/``), print instances per
   task and every error as ``file:line: message``; exit 1 when any file has errors.
+* ``ureason report RESULTS... [--html PATH] [--json PATH]``: merge junit XML results
+  (:mod:`pytest_ureason.report_cmd`).
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
 """
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=cmd_expand)
+    from pytest_ureason import report_cmd
+
+    report_cmd.add_parser(sub)
     args = parser.parse_args(argv)
     code: int = args.fn(args)
     return code

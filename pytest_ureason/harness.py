@@ -154,6 +154,8 @@ class Harness:
             "model_path": str(Path(model_path).expanduser().resolve()) if model_path else None,
             "weights": path_fingerprint(model_path) if model_path else None,
         }
+        #: Short hash of everything above: which model, weights and settings made an output.
+        self.fingerprint = content_key(**self._identity)[:16]
 
     def _reason_key(self, instance: Instance, seed: int) -> str:
         return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
