@@ -4,6 +4,9 @@
   task and every error as ``file:line: message``; exit 1 when any file has errors.
 * ``ureason report RESULTS... [--html PATH] [--json PATH]``: merge junit XML results
   (:mod:`pytest_ureason.report_cmd`).
+* ``ureason gate RESULTS... --baseline PATH``: the release gate (:mod:`pytest_ureason.gate_cmd`).
+* ``ureason export --passing RESULTS... --out DIR``: passing generations as a training set
+  (:mod:`pytest_ureason.export`).
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
 """
@@ -88,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=cmd_expand)
-    from pytest_ureason import report_cmd
+    from pytest_ureason import export, gate_cmd, report_cmd
 
     report_cmd.add_parser(sub)
+    gate_cmd.add_parser(sub)
+    export.add_parser(sub)
     args = parser.parse_args(argv)
     code: int = args.fn(args)
     return code

@@ -57,6 +57,11 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ResultsCollector(settings)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, "ureason-results")
+    from pytest_ureason.gate import options_of  # --gate / --ureason-regen-baseline
+
+    gate = options_of(config)
+    if gate is not None:
+        config.pluginmanager.register(gate, "ureason-gate")
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_ureason.xdist_support import XdistHooks
 

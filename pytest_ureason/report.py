@@ -50,7 +50,11 @@ def mcnemar_exact(fixed: int, broken: int) -> float:
     if n == 0:
         return 1.0
     k = min(fixed, broken)
-    tail: float = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    term = total = 1  # C(n, 0), then C(n, i) built up exactly in integers
+    for i in range(1, k + 1):
+        term = term * (n - i + 1) // i
+        total += term
+    tail: float = total / 2**n
     return min(1.0, 2.0 * tail)
 
 

@@ -106,6 +106,25 @@ def add_options(parser: pytest.Parser) -> None:
     for option, dest, ini, help_text in _LISTS:
         group.addoption(option, dest=dest, action="append", default=None, help=help_text)
         parser.addini(ini, help=help_text, type="linelist", default=[])
+    # Release gate (pytest_ureason.gate): compare with a stored baseline, or write one.
+    gate = parser.getgroup("ureason-gate", "pytest-ureason release gate")
+    for option, dest, help_text in (
+        ("--gate", "ureason_gate", "baseline JSON to gate this run against"),
+        ("--gate-alpha", "ureason_gate_alpha", "significance level of the gate (default 0.05)"),
+        (
+            "--gate-min-effect",
+            "ureason_gate_min_effect",
+            "smallest pass-rate drop that fails the gate, 0..1 (default 0.02)",
+        ),
+    ):
+        gate.addoption(option, dest=dest, default=None, help=help_text)
+        parser.addini(dest, help=help_text, type="string", default=None)  # type: ignore[arg-type]
+    gate.addoption(
+        "--ureason-regen-baseline",
+        dest="ureason_regen_baseline",
+        action="store_true",
+        help="write (or refresh) the --gate baseline from this run instead of gating",
+    )
     parser.addini(
         "ureason_suite_globs",
         type="args",
