@@ -1,7 +1,8 @@
 """The HTML report in a real browser (Debian's headless Chromium, driven by playwright).
 
-Chromium must be present where CI runs (``.ci/run`` installs it): with ``CI`` set, a missing
-browser fails this test instead of skipping it. Set ``UREASON_SCREENSHOT`` to a file path to
+Chromium must be present where CI runs (``.ci/run`` installs it): with ``CI`` or
+``UREASON_REQUIRE_BROWSER`` set (``.ci/run`` sets the latter), a missing browser fails this test
+instead of skipping it. Set ``UREASON_SCREENSHOT`` to a file path to
 keep the screenshot the test takes.
 """
 
@@ -31,11 +32,15 @@ ARGS = [
 ]
 
 
+def _required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("UREASON_REQUIRE_BROWSER"))
+
+
 def _chromium() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         message = "Debian's chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
+        if _required():
             pytest.fail(f"{message}: CI must run the browser test", pytrace=False)
         pytest.skip(message)
     return path
@@ -47,7 +52,7 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        if os.environ.get("CI"):
+        if _required():
             pytest.fail("python playwright is missing: it is in the dev extra", pytrace=False)
         pytest.skip("python playwright is not installed")
     with sync_playwright() as p:
