@@ -174,7 +174,8 @@ def browse(html: Path, shot: Path) -> tuple[float, float]:
         page.select_option("#filter-outcome", "failed")
         page.wait_for_function(f"document.getElementById('pager').dataset.rows !== '{before}'")
         refilter = time.perf_counter() - start
-        page.locator("#items").scroll_into_view_if_needed()
+        page.evaluate("window.scrollTo(0, document.getElementById('items').offsetTop)")
+        page.wait_for_timeout(1000)  # let the lazy images of the first page decode
         page.screenshot(path=str(shot))
         browser.close()
     return first, refilter

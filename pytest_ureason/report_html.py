@@ -190,8 +190,10 @@ def _chart(summary: Summary, model: str, conditions: list[str]) -> str:
     """A bar chart of pass rates per task and condition, as an ``<img>`` with an SVG data URI."""
     import io
 
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        return "<p>charts need matplotlib: pip install 'pytest-ureason[report]'</p>"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
