@@ -42,6 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[COLLECTOR_KEY] = None
     config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
     if settings.model is None:
+        if config.getoption("ureason_gate") or config.getoption("ureason_regen_baseline"):
+            raise pytest.UsageError("--gate needs --model: a gate compares a model's run")
         return
     from pytest_ureason.models.base import ModelLoadError, get_factory
 

@@ -137,6 +137,8 @@ def test_improvement_is_signalled_and_versions_are_checked(
 
 
 def test_gate_usage_and_file_errors(pytester: pytest.Pytester, gate_dir: Path) -> None:
+    result = _run(pytester, "--gate", "b.json")
+    result.stderr.fnmatch_lines(["*--gate needs --model*"])
     result = _run(pytester, "--model", "reference", "--ureason-regen-baseline")
     result.stderr.fnmatch_lines(["*--ureason-regen-baseline needs --gate PATH*"])
     result = _run(pytester, "--model", "reference", "--gate", "b.json", "--gate-alpha", "2")
