@@ -259,3 +259,44 @@ def _holes(items: list[Item], limit: int = 50) -> list[str]:
     if total > limit:
         holes.append(f"missing: ... and {total - limit} more items")
     return holes
+
+
+def missing_from_suites(
+    results: Results, instances: list[tuple[str, str, bool]], limit: int = 50
+) -> list[str]:
+    """Items of the suites' instances that no file holds, per model in the results.
+
+    Args:
+        results: the merged results (their conditions and seeds per model are expected).
+        instances: (task, id, has a question) of every instance in the suites; ``understand``
+            items are expected only for instances with a question.
+    """
+    from pytest_ureason.plugin import shard_of
+
+    present = {item.key for item in results.items}
+    shards = {
+        int(n)
+        for i in results.items
+        if (n := i.props.get("ureason_shard", "").partition("/")[2]).isdigit()
+    }
+    lines: list[str] = []
+    total = 0
+    for model in sorted({i.record.model for i in results.items}):
+        conds = sorted({i.record.condition for i in results.items if i.record.model == model})
+        seeds = sorted({i.record.seed for i in results.items if i.record.model == model})
+        for task, inst, question in instances:
+            for cond in conds:
+                if cond == "understand" and not question:
+                    continue
+                for seed in seeds:
+                    if (model, cond, task, inst, seed) in present:
+                        continue
+                    total += 1
+                    if len(lines) < limit:
+                        where = "".join(
+                            f" (shard {shard_of(task, inst, n)}/{n})" for n in sorted(shards)
+                        )
+                        lines.append(f"missing: {model} {task}/{inst}[{cond}-s{seed}]{where}")
+    if total > limit:
+        lines.append(f"missing: ... and {total - limit} more items")
+    return lines

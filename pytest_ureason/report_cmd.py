@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("--thumb", type=int, default=256, help="thumbnail side for large images")
     p.add_argument("--title", default="ureason report", help="title of the HTML page")
+    p.add_argument(
+        "--suites",
+        action="append",
+        metavar="PATH",
+        help="suite files or folders that ran (repeatable): name every missing item exactly",
+    )
     p.set_defaults(fn=cmd_report)
 
 
@@ -51,6 +57,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = _load(args.results, "ureason report")
     if results is None:
         return 2
+    if args.suites:
+        from pytest_ureason.cli import _suite_files
+        from pytest_ureason.junit_read import missing_from_suites
+        from pytest_ureason.suite import load_suite
+
+        expected = []
+        for path in _suite_files(args.suites):
+            suite = load_suite(path)
+            for error in suite.errors:
+                print(f"suite error: {error}")
+            expected += [(i.task, i.id, i.question is not None) for i in suite.instances]
+        results.missing_items = missing_from_suites(results, expected)
     others = results.other_testcases
     ignored = f" ({others} other testcases ignored)" if others else ""
     print(f"{len(results.items)} suite items from {len(results.files)} file(s){ignored}")

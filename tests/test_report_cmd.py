@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ureason.cli import main
-from pytest_ureason.junit_read import ResultsError, load_results
+from pytest_ureason.junit_read import ResultsError, load_results, missing_from_suites
 from pytest_ureason.report import mcnemar_exact
 from tests.conftest import write
 
@@ -40,7 +40,9 @@ def shards(pytester: pytest.Pytester, suite_dir: Path) -> list[Path]:
     return out
 
 
-def test_shards_merge_and_problems_are_named(shards: list[Path], pytester: pytest.Pytester) -> None:
+def test_shards_merge_and_problems_are_named(
+    shards: list[Path], pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
     merged = load_results(shards)
     assert len(merged.items) == 9 and merged.problems() == []
     alone = load_results(shards[1:])
@@ -60,6 +62,13 @@ def test_shards_merge_and_problems_are_named(shards: list[Path], pytester: pytes
         "missing: reference arithmetic/lit-1[direct-s0]"
     ]
     assert main(["report", str(shards[0]), str(shards[0])]) == 1  # overlapping shards
+    # Given the suites that ran, every item of a missing shard is named, with its shard.
+    lines = missing_from_suites(
+        alone, [("arithmetic", i, False) for i in ("add-1", "mul-1", "lit-1")]
+    )
+    assert len(lines) == 9 - len(alone.items) and lines[0].endswith(" (shard 1/2)")
+    assert main(["report", str(shards[1]), "--suites", str(pytester.path / "suites")]) == 0
+    assert "missing: reference arithmetic/" in capsys.readouterr().out
 
 
 def test_report_writes_tables_json_and_html(
