@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ResultsCollector(settings)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, "ureason-results")
-    from pytest_ureason.gate import options_of  # --gate / --ureason-regen-baseline
+    from pytest_ureason.gate_plugin import options_of  # --gate / --ureason-regen-baseline
 
     gate = options_of(config)
     if gate is not None:
