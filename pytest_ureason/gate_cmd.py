@@ -1,6 +1,6 @@
 """``ureason gate RESULTS... --baseline PATH``: the release gate over junit XML files.
 
-The same comparison as ``pytest ... --gate PATH`` (:mod:`pytest_ureason.gate`, :mod:`pytest_ureason.gate_plugin`), for results
+The same comparison as ``pytest ... --gate PATH`` (:mod:`pytest_ureason.gate`), for results
 written earlier, e.g. merged shards. ``--regen`` writes the baseline from the results instead.
 Exit status: 0 when the gate passes (or the baseline was written), 1 when it fails, 2 when a
 file cannot be read or written or the model is ambiguous.

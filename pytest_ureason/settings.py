@@ -18,7 +18,12 @@ option             ini key                meaning
 --detector         ureason_detector       object detector (``classical``)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
 --ureason-json     ureason_json           write the pass-rate summary as JSON here
+--gate PATH        ureason_gate           gate the run against this baseline JSON
+--gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
+--gate-min-effect  ureason_gate_min_eff.. smallest pass-rate drop that fails (0.02)
 =================  =====================  ==========================================
+
+``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
 
 from __future__ import annotations
