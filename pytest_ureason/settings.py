@@ -18,6 +18,7 @@ option             ini key                meaning
 --detector         ureason_detector       object detector (``classical``)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
 --ureason-json     ureason_json           write the pass-rate summary as JSON here
+--rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
 =================  =====================  ==========================================
 """
 
@@ -79,13 +80,22 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "string",
         "write pass rates and gaps as JSON to this path",
     ),
+    # studies (issue 5): the interleaved condition's reflect-refine rounds
+    (
+        "--rounds",
+        "ureason_rounds",
+        "ureason_rounds",
+        "string",
+        "interleaved condition: most reflect-refine rounds after the draft (default 2)",
+    ),
 )
 _LISTS: tuple[tuple[str, str, str, str], ...] = (
     (
         "--condition",
         "ureason_conditions",
         "ureason_conditions",
-        f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)",
+        f"condition to run (repeatable; {', '.join(CONDITIONS)}; "
+        "default direct, reasoning, decontext)",
     ),
     ("--task", "ureason_tasks", "ureason_tasks", "run only this task (repeatable)"),
     (
@@ -130,6 +140,7 @@ class Settings:
     detector: str
     ocr: str
     json_path: Path | None
+    rounds: int = 2
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -211,6 +222,7 @@ def from_config(config: pytest.Config) -> Settings:
         ),
         ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
+        rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
     )
 
 

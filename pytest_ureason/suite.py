@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pytest_ureason import assertions
 from pytest_ureason.generators import GeneratorError, expand
@@ -69,6 +76,7 @@ class Instance:
     question: str | None = None
     answer: str | None = None
     line: int = 0
+    accept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,20 @@ class _InstanceModel(BaseModel):
     expect: list[dict[str, Any]] = Field(min_length=1)
     refined: str | None = Field(default=None, min_length=1)
     tags: list[str] = Field(default_factory=list)
-    question: str | None = None
-    answer: str | None = None
+    question: str | None = Field(default=None, min_length=1, max_length=20000)
+    answer: str | None = Field(default=None, min_length=1, max_length=2000)
+    accept: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _question_with_answer(self) -> _InstanceModel:
+        if (self.question is None) != (self.answer is None):
+            missing = "answer" if self.answer is None else "question"
+            raise ValueError(
+                f"a bidirectional instance needs both 'question' and 'answer' ({missing} missing)"
+            )
+        if self.accept and self.answer is None:
+            raise ValueError("'accept' lists alternatives to 'answer', which is missing")
+        return self
 
     @field_validator("task")
     @classmethod
@@ -197,6 +217,7 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         model.question,
         model.answer,
         line,
+        tuple(model.accept),
     )
 
 
