@@ -213,3 +213,52 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
 def rounds_made(records: list[dict[str, Any]] | None) -> int:
     """Refinements made (drafts after the first)."""
     return max(0, len(records or []) - 1)
+
+
+def count_fixes(records: list[Any]) -> dict[str, dict[str, Any]]:
+    """Per model: interleaved items scored, drafts passed, finals passed, fixed, broken, rounds.
+
+    ``fixed``: the draft failed its assertions and the final image passes; ``broken``: the draft
+    passed and the final image fails. Items whose draft was not judged are left out.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.condition != "interleaved" or r.draft is None or r.outcome not in ("passed", "failed"):
+            continue
+        row = out.setdefault(
+            r.model,
+            {
+                "items": 0,
+                "draft_passed": 0,
+                "final_passed": 0,
+                "fixed": 0,
+                "broken": 0,
+                "rounds": 0,
+                "refined_items": 0,
+            },
+        )
+        draft_ok, final_ok = r.draft == "passed", r.outcome == "passed"
+        row["items"] += 1
+        row["draft_passed"] += draft_ok
+        row["final_passed"] += final_ok
+        row["fixed"] += final_ok and not draft_ok
+        row["broken"] += draft_ok and not final_ok
+        row["rounds"] += r.rounds or 0
+        row["refined_items"] += bool(r.rounds)
+    return out
+
+
+def format_fixes(fixes: dict[str, dict[str, Any]]) -> list[str]:
+    """Terminal lines of :func:`count_fixes`."""
+    lines = []
+    for model, row in sorted(fixes.items()):
+        n = row["items"]
+        failing = n - row["draft_passed"]
+        lines.append(
+            f"interleaved {model}: {n} items; drafts passed {row['draft_passed']}/{n}, final "
+            f"{row['final_passed']}/{n}; reflection fixed {row['fixed']}/{failing} failing "
+            f"drafts and broke {row['broken']}/{row['draft_passed']} passing ones; "
+            f"{row['rounds']} refinements on {row['refined_items']} items "
+            f"(mean {row['rounds'] / n if n else 0:.2f} rounds)"
+        )
+    return lines
