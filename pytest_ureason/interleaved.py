@@ -34,8 +34,10 @@ DEFAULT_ROUNDS = 2
 MAX_ROUNDS = 10
 
 REFLECT_TEMPLATE = """\
-Reflect on the image you drew for a prompt.
-Prompt: {prompt}
+Reflect on the image you drew for the prompt between the two lines of dashes.
+-----
+{prompt}
+-----
 Does the image satisfy the prompt? Reply in three parts:
 Verdict: yes or no
 Violations: one per line, each starting with "- " (write "- none" when there is none)
@@ -49,7 +51,7 @@ _NONE_RE = re.compile(r"^(none|no violations?|nothing|n/a)\.?$", re.IGNORECASE)
 
 def reflection_question(prompt: str) -> str:
     """The reflection request for a prompt."""
-    return REFLECT_TEMPLATE.format(prompt=" ".join(prompt.split()))
+    return REFLECT_TEMPLATE.format(prompt=prompt.strip())
 
 
 @dataclass(frozen=True)

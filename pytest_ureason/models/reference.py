@@ -164,7 +164,9 @@ def _answer_about(image: Image.Image, question: str) -> str:
     return "I see " + ", ".join(parts) + "."
 
 
-_REFLECT_RE = re.compile(r"^Prompt:\s*(?P<prompt>.+)$(?=[\s\S]*corrected prompt)", re.I | re.M)
+_REFLECT_RE = re.compile(
+    r"^-----\n(?P<prompt>[\s\S]*?)\n-----$(?=[\s\S]*corrected prompt)", re.I | re.M
+)
 _ASK_RE = re.compile(r"question\s*:", re.IGNORECASE)
 
 
