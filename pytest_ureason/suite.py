@@ -17,7 +17,11 @@ A YAML suite is a mapping::
         seed: 1
 
 (a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
-instance or a generator spec. Loading never raises on bad content: every problem becomes a
+instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
+``evaluation_metadata.jsonl``) is recognised by its first entry and read by its importer
+(:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
+(and optionally ``accept``: other right answers) for the ``understand`` condition.
+Loading never raises on bad content: every problem becomes a
 :class:`SuiteError` naming the file, line and field, and every valid instance still loads.
 """
 
@@ -352,6 +356,9 @@ def _load_yaml(loader: _Loader, text: str) -> None:
 
 
 def _load_jsonl(loader: _Loader, text: str) -> None:
+    from pytest_ureason.formats import sniff
+
+    importer = None
     for number, row in enumerate(text.splitlines(), start=1):
         if not row.strip():
             continue
@@ -362,6 +369,13 @@ def _load_jsonl(loader: _Loader, text: str) -> None:
             continue
         except RecursionError:
             loader.error(number, "invalid JSON: nested too deeply")
+            continue
+        if importer is None:  # the first entry decides the format of the whole file
+            importer = sniff(raw) or "ureason"
+        if importer == "geneval":
+            from pytest_ureason.formats.geneval import load_row
+
+            load_row(loader, raw, number)
             continue
         loader.entry(raw, number, None)
 
