@@ -125,6 +125,8 @@ def generation_request(condition: str, prompt: str, reasoning: str | None) -> Ge
     """
     if condition == "direct":
         return GenerationRequest(prompt)
+    if condition not in CONDITIONS:
+        raise ValueError(f"unknown condition {condition!r} (known: {', '.join(CONDITIONS)})")
     if condition not in SHARES_REASONING:
         raise ValueError(
             f"condition {condition!r} draws no image from a prompt "
