@@ -118,7 +118,7 @@ class Runner:
             from pytest_ureason.interleaved import rounds_made
 
             props.append(("ureason_rounds", rounds_made(outcome.rounds)))
-            props.append(("ureason_interleaved", json.dumps(outcome.rounds)[:16000]))
+            props.append(("ureason_interleaved", _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
             pytest.skip(outcome.unsupported)
         if case.condition == "understand" and outcome.error is None:
@@ -199,6 +199,18 @@ class Runner:
         props.append(("ureason_outcome", "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
+
+
+def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
+    """The interleaved rounds as JSON, reflections shortened until it fits ``limit``."""
+    text = json.dumps(rounds)
+    for keep in (1000, 200, 0):
+        if len(text) <= limit:
+            break
+        text = json.dumps(
+            [{**r, "reflection": str(r.get("reflection", ""))[:keep]} for r in rounds]
+        )
+    return text
 
 
 def _describe_round(record: dict[str, Any]) -> str:
