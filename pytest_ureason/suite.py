@@ -20,7 +20,9 @@ A YAML suite is a mapping::
 instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
 ``evaluation_metadata.jsonl``) is recognised by its first entry and read by its importer
 (:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
-(and optionally ``accept``: other right answers) for the ``understand`` condition.
+(and optionally ``accept``: other right answers) for the ``understand`` condition, and may
+show the model an image with the question: ``question_image`` (a file inside the suite's
+folder) or ``question_scene`` (a scene description, rendered by the reference renderer).
 Loading never raises on bad content: every problem becomes a
 :class:`SuiteError` naming the file, line and field, and every valid instance still loads.
 """
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,8 @@ class Instance:
     answer: str | None = None
     line: int = 0
     accept: tuple[str, ...] = ()
+    question_image: str | None = None  # absolute path, checked at load time
+    question_scene: str | None = None  # a scene description, rendered for the question
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,15 @@ class _InstanceModel(BaseModel):
     question: str | None = Field(default=None, min_length=1, max_length=20000)
     answer: str | None = Field(default=None, min_length=1, max_length=2000)
     accept: list[str] = Field(default_factory=list)
+    question_image: str | None = Field(default=None, min_length=1, max_length=500)
+    question_scene: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _question_with_answer(self) -> _InstanceModel:
+        if (self.question_image or self.question_scene) and self.question is None:
+            raise ValueError("'question_image' / 'question_scene' need a 'question'")
+        if self.question_image and self.question_scene:
+            raise ValueError("give 'question_image' or 'question_scene', not both")
         if (self.question is None) != (self.answer is None):
             missing = "answer" if self.answer is None else "question"
             raise ValueError(
@@ -222,6 +232,8 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         model.answer,
         line,
         tuple(model.accept),
+        model.question_image,
+        model.question_scene,
     )
 
 
@@ -251,6 +263,11 @@ class _Loader:
         self.suite.errors.append(SuiteError(self.path, line, message))
 
     def add(self, instance: Instance) -> None:
+        if instance.question_image is not None:
+            resolved = self.image_path(instance)
+            if resolved is None:
+                return
+            instance = replace(instance, question_image=str(resolved))
         key = f"{instance.task}/{instance.id}"
         if key in self.seen:
             self.error(
@@ -260,6 +277,22 @@ class _Loader:
             return
         self.seen[key] = instance.line
         self.suite.instances.append(instance)
+
+    def image_path(self, instance: Instance) -> Path | None:
+        """The question image of an instance: a file inside the suite file's folder."""
+        rel = Path(str(instance.question_image))
+        folder = self.path.parent.resolve()
+        where = f"instance {instance.id!r}: field question_image"
+        try:
+            resolved = (folder / rel).resolve()
+            resolved.relative_to(folder)
+        except (ValueError, OSError):
+            self.error(instance.line, f"{where}: must be a path inside {folder}, got {str(rel)!r}")
+            return None
+        if not resolved.is_file():
+            self.error(instance.line, f"{where}: no such file {str(rel)!r} next to the suite")
+            return None
+        return resolved
 
     def entry(self, raw: Any, line: int, default_task: str | None, node: Any = None) -> None:
         if not isinstance(raw, dict):

@@ -3,7 +3,9 @@ expected answer.
 
 A bidirectional instance carries an understanding ``question`` and its expected ``answer`` (and
 optionally ``accept``: other answers that count as right). Under ``understand`` the model is
-asked ``answer(None, [question])``; the reply is scored by :func:`score_answer`.
+asked ``answer([image], [question])``, where the image is the instance's ``question_image``
+(a file), its rendered ``question_scene``, or None for a text-only question; the reply is
+scored by :func:`score_answer`.
 
 The normaliser (applied to the reply and to every expected answer) is documented here because
 it decides verdicts:
@@ -25,12 +27,16 @@ number (``"I would draw 6 apples"`` is right for ``6``; ``"6 or 7"`` is not).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from pytest_ureason.harness import Case, Harness
+    from pytest_ureason.suite import Instance
 
 SYNONYMS: dict[str, str] = {
     "grey": "gray",
@@ -141,6 +147,25 @@ def _short(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+def question_image(instance: Instance, seed: int) -> Image.Image | None:
+    """The image shown with an instance's question, if any (a file, or a rendered scene).
+
+    Raises:
+        OSError: the image file cannot be read.
+    """
+    from PIL import Image
+
+    if instance.question_image is not None:
+        with Image.open(instance.question_image) as img:
+            return img.convert("RGB")
+    if instance.question_scene is not None:
+        from pytest_ureason.render import render_scene
+        from pytest_ureason.scene import parse_scene
+
+        return render_scene(parse_scene(instance.question_scene), seed=seed)
+    return None
+
+
 def answer_cases(harness: Harness, cases: list[Case]) -> None:
     """Ask the model every case's understanding question (text only, batched, stored).
 
@@ -152,6 +177,7 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
     from pytest_ureason.store import content_key
 
     keys: dict[Case, str] = {}
+    images: dict[Case, Image.Image] = {}
     missing: list[Case] = []
     for case in cases:
         outcome = harness.outcomes[case] = Outcome()
@@ -159,8 +185,16 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
         if question is None:
             outcome.unsupported = "the instance has no understanding question"
             continue
+        try:
+            image = question_image(case.instance, case.seed)
+        except OSError as exc:
+            outcome.error = f"cannot read the question image: {exc}"
+            continue
+        if image is not None:
+            images[case] = image
+        digest = hashlib.sha256(image.tobytes()).hexdigest() if image is not None else None
         keys[case] = content_key(
-            kind="answer", question=question, image=None, seed=case.seed, **harness._identity
+            kind="answer", question=question, image=digest, seed=case.seed, **harness._identity
         )
         stored = harness.store.get_text(keys[case])
         if stored is None:
@@ -170,7 +204,9 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
 
     def call(batch: list[Case]) -> list[str]:
         replies = harness.model.answer(
-            [None] * len(batch), [c.instance.question or "" for c in batch], [c.seed for c in batch]
+            [images.get(c) for c in batch],
+            [c.instance.question or "" for c in batch],
+            [c.seed for c in batch],
         )
         _check_outputs("answer", replies, len(batch), str)
         return replies

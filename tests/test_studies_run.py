@@ -34,6 +34,13 @@ instances:
     answer: "8"
     expect:
       - count: {object: cup, op: "==", value: 8}
+  - id: look-1
+    prompt: Draw exactly five red cups.
+    question: How many cups are in the image?
+    question_scene: A picture of 5 red cups.
+    answer: five
+    expect:
+      - count: {object: cup, op: "==", value: 5}
   - id: plain-1
     prompt: Draw 3 green books.
     expect:
@@ -92,15 +99,15 @@ def test_understand_and_gap_score(pytester: pytest.Pytester, bidirectional: Path
         "--junitxml=out.xml",
         "--ureason-json=ref.json",
     )
-    # understand: 3 bidirectional items (plain-1 has no question), the spider one unknown
-    result.assert_outcomes(passed=3, failed=4)
+    # understand: 4 bidirectional items (plain-1 has no question), the spider one unknown
+    result.assert_outcomes(passed=5, failed=4)
     result.stdout.fnmatch_lines(
         [
             "task understand * direct",
-            "gap * 66.7% * 2/3 * 25.0% * 1/4",
+            "gap * 75.0% * 3/4 * 40.0% * 2/5",
             "gap score (2D 2PL, MAP; understand vs direct)*",
-            "  reference: theta_u +*, theta_g -*, gap +* [[]*, *[]]; accuracy 66.7% - 0.0% = "
-            "+66.7 pts (3+3 items)",
+            "  reference: theta_u +*, theta_g -*, gap +* [[]*, *[]]; accuracy 75.0% - 25.0% = "
+            "+50.0 pts (4+4 items)",
         ]
     )
     cases = _cases(pytester.path / "out.xml")
@@ -108,10 +115,11 @@ def test_understand_and_gap_score(pytester: pytest.Pytester, bidirectional: Path
     assert sum_case["ureason_condition"] == "understand"
     assert sum_case["ureason_answer"] == "6" and sum_case["ureason_outcome"] == "passed"
     assert cases["gap/spider-1[understand-s0]"]["ureason_outcome"] == "failed"
+    assert cases["gap/look-1[understand-s0]"]["ureason_answer"] == "5"  # counted in the image
     assert "gap/plain-1[understand-s0]" not in cases
     data = json.loads((pytester.path / "ref.json").read_text())
     score = data["gap_scores"]["direct"][0]
-    assert score["model"] == "reference" and score["gap"] > 0 and score["items"] == [3, 3]
+    assert score["model"] == "reference" and score["gap"] > 0 and score["items"] == [4, 4]
     assert score["gap_ci95"][0] < score["gap"] < score["gap_ci95"][1]
     assert {i["condition"] for i in data["items"]} == {"understand", "direct"}
 
@@ -151,11 +159,11 @@ def test_interleaved_rounds_and_fix_counts(pytester: pytest.Pytester, bidirectio
         "--ureason-json=out.json",
     )
     # the spider item: the reference cannot solve it, so its reflection cannot fix it
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "interleaved reference: 4 items; drafts passed 1/4, final 3/4; reflection fixed 2/3 "
-            "failing drafts and broke 0/1 passing ones; *"
+            "interleaved reference: 5 items; drafts passed 2/5, final 4/5; reflection fixed 2/3 "
+            "failing drafts and broke 0/2 passing ones; *"
         ]
     )
     cases = _cases(pytester.path / "out.xml")
@@ -178,7 +186,7 @@ def test_interleaved_with_zero_rounds_judges_the_draft(
     pytester: pytest.Pytester, bidirectional: Path
 ) -> None:
     result = pytester.runpytest("--model", "reference", "--condition", "interleaved", "--rounds=0")
-    result.assert_outcomes(passed=1, failed=3)
+    result.assert_outcomes(passed=2, failed=3)
     result.stdout.fnmatch_lines(["interleaved reference: * fixed 0/3 *"])
 
 
@@ -186,7 +194,7 @@ def test_failing_reflection_is_an_item_error(
     pytester: pytest.Pytester, bidirectional: Path
 ) -> None:
     result = pytester.runpytest("--model", "mute", "--condition", "interleaved", "-q")
-    result.assert_outcomes(failed=4)  # every draft was reflected on, and every reflection failed
+    result.assert_outcomes(failed=5)  # every draft was reflected on, and every reflection failed
     result.stdout.fnmatch_lines(["*answer() failed: RuntimeError: reflection head crashed*"])
     assert "Traceback" not in result.stdout.str()
 

@@ -14,6 +14,7 @@ from pytest_ureason.formats.geneval import expectations
 from pytest_ureason.generators import expand
 from pytest_ureason.interleaved import parse_reflection, reflection_question
 from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.render import render_scene
 from pytest_ureason.scene import parse_scene
 from pytest_ureason.solvers import solve
 from pytest_ureason.suite import load_suite
@@ -145,9 +146,15 @@ def test_mapping_solver_chain_and_refusals() -> None:
 def test_gapeval_items_are_answerable_both_ways(category: str) -> None:
     rows = expand(f"gapeval-{category}", 6, 2)
     model = ReferenceModel()
-    replies = model.answer([None] * len(rows), [r["question"] for r in rows], [0] * len(rows))
+    images = [
+        render_scene(parse_scene(r["question_scene"])) if "question_scene" in r else None
+        for r in rows
+    ]
+    replies = model.answer(images, [r["question"] for r in rows], [0] * len(rows))
     for row, reply in zip(rows, replies, strict=True):
-        assert row["prompt"] in row["question"] and row["answer"]
+        # the question restates the prompt, or shows the scene the prompt asks to draw
+        shown = row.get("question_scene")
+        assert row["prompt"] in row["question"] or parse_scene(shown) == parse_scene(row["prompt"])
         assert row["task"] == f"gapeval-{category}" and f"category-{category}" in row["tags"]
         assert score_answer(reply, row["answer"]).passed, (row["question"], reply)
 
@@ -203,3 +210,27 @@ def test_geneval_file_errors_name_line_and_field(tmp_path: Path) -> None:
     assert any(e.startswith(f"{path}:4:") and "include[0].count" in e for e in errors)
     assert any(e.startswith(f"{path}:5:") and "field tag" in e for e in errors)
     assert any(e.startswith(f"{path}:6:") and "invalid JSON" in e for e in errors)
+
+
+def test_question_image_must_be_a_file_inside_the_suite_folder(tmp_path: Path) -> None:
+    suite_dir = tmp_path / "suites"
+    (suite_dir / "img").mkdir(parents=True)
+    render_scene(parse_scene("3 cups")).save(suite_dir / "img" / "cups.png")
+    (tmp_path / "secret.png").write_bytes(b"x")
+    entry = (
+        "  - id: {id}\n    prompt: Draw 3 cups.\n    question: How many cups?\n"
+        "    answer: '3'\n    question_image: {path}\n"
+        "    expect:\n      - count: {{object: cup, op: '==', value: 3}}\n"
+    )
+    body = "task: t\ninstances:\n" + "".join(
+        entry.format(id=i, path=p)
+        for i, p in (("ok", "img/cups.png"), ("up", "../secret.png"), ("gone", "img/none.png"))
+    )
+    path = suite_dir / "bi.yaml"
+    path.write_text(body)
+    suite = load_suite(path)
+    assert [i.id for i in suite.instances] == ["ok"]
+    assert suite.instances[0].question_image == str((suite_dir / "img" / "cups.png").resolve())
+    errors = [str(e) for e in suite.errors]
+    assert any("'up': field question_image: must be a path inside" in e for e in errors)
+    assert any("'gone': field question_image: no such file 'img/none.png'" in e for e in errors)

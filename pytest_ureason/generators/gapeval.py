@@ -9,28 +9,35 @@ Categories (generator name -> task, family used for the knowledge):
 * ``gapeval-instruction`` -> ``gapeval-instruction``: following an arrangement or a text
   instruction (``spatial`` and ``text`` alternately): *list the objects in order* / *what
   should the sign read*;
-* ``gapeval-numerical`` -> ``gapeval-numerical``: a count from numbers in the prompt
-  (``arithmetic``): *how many X*;
+* ``gapeval-numerical`` -> ``gapeval-numerical``: numerical perception, counting. The
+  understanding side shows an image (``question_scene``, rendered) and asks *how many X are in
+  the image*; the generation side asks to draw exactly those counts;
 * ``gapeval-knowledge`` -> ``gapeval-knowledge``: a color or an object chosen from world
   knowledge (``attribute``): *which object, in what color*;
-* ``gapeval-reasoning`` -> ``gapeval-reasoning``: a count, color and object computed by a
-  short program (``code``): *how many X*.
+* ``gapeval-reasoning`` -> ``gapeval-reasoning``: a count computed from an expression, a word
+  problem or a short program (``arithmetic`` and ``code`` alternately): *how many X*.
 
-The answer is leak-proof wherever the family's prompt is (it never appears in the prompt).
+Outside the numerical category the answer is leak-proof wherever the family's prompt is (it
+never appears in the prompt).
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from pytest_ureason import vocabulary
-from pytest_ureason.generators import expand, generator
+from pytest_ureason.generators import draw_fresh, expand, generator
+from pytest_ureason.generators.arithmetic import COUNTABLE
+from pytest_ureason.scene import Group, Scene, describe, number_word
+
+PAINTS = ("red", "blue", "green", "yellow", "purple", "orange")
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "instruction": ("spatial", "text"),
-    "numerical": ("arithmetic",),
+    "numerical": (),
     "knowledge": ("attribute",),
-    "reasoning": ("code",),
+    "reasoning": ("arithmetic", "code"),
 }
 ASK_SUFFIX = "Do not draw anything; answer in words."
 
@@ -77,6 +84,8 @@ def ask_about(expect: list[dict[str, Any]], category: str) -> tuple[str, str] | 
 
 def bidirectional(category: str, count: int, seed: int) -> list[dict[str, Any]]:
     """``count`` bidirectional instances of a category, deterministically from ``seed``."""
+    if category == "numerical":
+        return perception(count, seed)
     families = CATEGORIES[category]
     out: list[dict[str, Any]] = []
     per_family = -(-count // len(families))
@@ -99,6 +108,50 @@ def bidirectional(category: str, count: int, seed: int) -> list[dict[str, Any]]:
         if raw.get("refined"):
             item["refined"] = raw["refined"]
         out.append(item)
+    return out
+
+
+def perception(count: int, seed: int) -> list[dict[str, Any]]:
+    """Counting items: perceive the counts in a rendered image, or draw them."""
+    rng = random.Random(f"gapeval-numerical-{seed}")
+    seen: set[str] = set()
+    out = []
+    for index in range(count):
+
+        def draw() -> Scene:
+            objects = rng.sample(COUNTABLE, rng.choice((1, 2)))
+            counts = rng.sample(range(2, 10), len(objects))
+            colors = [rng.choice((None, *PAINTS)) for _ in objects]
+            return Scene([Group(o, n, c) for o, n, c in zip(objects, counts, colors, strict=True)])
+
+        scene = draw_fresh(
+            draw, lambda sc: describe(sc) not in seen, tries=1000, what="gapeval-numerical"
+        )
+        seen.add(describe(scene))
+        first = scene.groups[0]
+        parts = [
+            f"{number_word(g.count)} {g.color + ' ' if g.color else ''}"
+            f"{vocabulary.plural(g.name, g.count)}"
+            for g in scene.groups
+        ]
+        noun = vocabulary.plural(first.name, 2)
+        expect: list[dict[str, Any]] = [
+            {"count": {"object": g.name, "op": "==", "value": g.count}} for g in scene.groups
+        ]
+        expect += [{"color": {"object": g.name, "color": g.color}} for g in scene.groups if g.color]
+        out.append(
+            {
+                "id": f"gap-count-s{seed}-{index:04d}",
+                "task": "gapeval-numerical",
+                "prompt": f"Draw exactly {' and '.join(parts)}.",
+                "refined": describe(scene),
+                "expect": expect,
+                "question": f"How many {noun} are in the image? Answer with a number.",
+                "question_scene": describe(scene),
+                "answer": str(first.count),
+                "tags": ["category-numerical", "bidirectional", "perception"],
+            }
+        )
     return out
 
 
