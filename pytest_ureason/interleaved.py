@@ -7,7 +7,8 @@
    which elements violate it, and a corrected prompt;
 4. **refinement**: ``generate(corrected prompt)``; then reflect on that image, and so on, for
    up to ``--rounds`` refinements. The loop stops early when a reflection finds no violation
-   (or gives no corrected prompt).
+   (or gives no corrected prompt, or does not follow the reply format at all: recorded as
+   ``readable: false`` and shown as such).
 
 Assertions judge the final image. Every draft, reflection and the round count are kept as
 evidence (junit properties ``ureason_rounds``, ``ureason_interleaved``), and the runner also
@@ -61,6 +62,7 @@ class Reflection:
     verdict: str | None  # "yes", "no", or None when the reply gives none
     violations: tuple[str, ...]
     corrected: str
+    readable: bool = True  # False: none of the three parts was found in the reply
 
     @property
     def satisfied(self) -> bool:
@@ -90,7 +92,8 @@ def parse_reflection(text: str) -> Reflection:
             item = line.strip().lstrip("-*•").strip()
             if item and not _NONE_RE.match(item) and not _VERDICT_RE.match(item):
                 violations.append(item[:300])
-    return Reflection(verdict, tuple(violations[:20]), corrected)
+    readable = verdict is not None or bool(found) or bool(corrected_at)
+    return Reflection(verdict, tuple(violations[:20]), corrected, readable)
 
 
 def _image_sha(path: Any) -> str:
@@ -185,6 +188,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             record["reflection"] = reflections[case][:4000]
             record["violations"] = list(parsed.violations)
             record["satisfied"] = parsed.satisfied
+            record["readable"] = parsed.readable
             if parsed.satisfied or not parsed.corrected:
                 continue
             request = GenerationRequest(parsed.corrected)

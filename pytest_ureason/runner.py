@@ -216,7 +216,9 @@ def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
 def _describe_round(record: dict[str, Any]) -> str:
     kind = "draft (prompt + plan)" if record.get("round") == 0 else "refinement"
     line = f"round {record.get('round')} {kind}: drew {str(record.get('prompt'))[:200]!r}"
-    if "violations" in record:
+    if record.get("readable") is False:
+        line += "; reflection did not follow the format (no verdict, violations or prompt)"
+    elif "violations" in record:
         found = record["violations"]
         line += "; reflection: " + (", ".join(found)[:300] if found else "no violation")
     return line

@@ -57,6 +57,7 @@ def test_parse_reflection() -> None:
     assert ok.satisfied and ok.violations == ()
     assert not parse_reflection("Verdict: no").satisfied
     assert parse_reflection("garbage").corrected == ""
+    assert not parse_reflection("::::::").readable and parsed.readable
 
 
 def test_reference_reflects_on_its_draft() -> None:
