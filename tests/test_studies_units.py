@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_ureason import irt
 from pytest_ureason.formats.geneval import expectations
@@ -235,3 +237,21 @@ def test_question_image_must_be_a_file_inside_the_suite_folder(tmp_path: Path) -
     errors = [str(e) for e in suite.errors]
     assert any("'up': field question_image: must be a path inside" in e for e in errors)
     assert any("'gone': field question_image: no such file 'img/none.png'" in e for e in errors)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_normalise_is_idempotent_and_reflection_parsing_never_raises(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+    parsed = parse_reflection(text)
+    assert isinstance(parsed.corrected, str) and len(parsed.violations) <= 20
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 99))
+def test_numbers_in_words_and_digits_score_the_same(n: int) -> None:
+    from pytest_ureason.solvers.text import int_to_words
+
+    assert score_answer(int_to_words(n), str(n)).passed
+    assert not score_answer(str(n + 1), str(n)).passed
