@@ -7,7 +7,8 @@ generation condition that ran on them: ``understand`` items load on the understa
 ability, the same instances drawn under that condition on the generation ability.
 
 ``ureason gap RESULTS.json ... [--condition direct]`` prints the table for any number of models
-(and writes it as JSON with ``--json PATH``).
+(and writes it as JSON with ``--json PATH``). When two files hold the same adapter name (two
+checkpoints of one family), the later file's model is named ``NAME (FILE)``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def load_records(paths: list[Path]) -> list[Record]:
     from pytest_ureason.report import Record
 
     out: list[Record] = []
+    seen: dict[str, Path] = {}  # model name -> the first file that used it
     for path in paths:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -88,9 +90,13 @@ def load_records(paths: list[Path]) -> list[Record]:
             )
         for i, raw in enumerate(items):
             try:
+                name = str(raw["model"])
+                first = seen.setdefault(name, path)
+                if first != path:  # the same adapter in two runs: two models, named by file
+                    name = f"{name} ({path.name})"
                 out.append(
                     Record(
-                        str(raw["model"]),
+                        name,
                         str(raw["condition"]),
                         str(raw["task"]),
                         str(raw["instance"]),

@@ -222,7 +222,8 @@ def rounds_made(records: list[dict[str, Any]] | None) -> int:
 
 
 def count_fixes(records: list[Any]) -> dict[str, dict[str, Any]]:
-    """Per model: interleaved items scored, drafts passed, finals passed, fixed, broken, rounds.
+    """Per model (and per task under ``tasks``): interleaved items scored, drafts passed,
+    finals passed, fixed, broken, refinements made, items refined.
 
     ``fixed``: the draft failed its assertions and the final image passes; ``broken``: the draft
     passed and the final image fails. Items whose draft was not judged are left out.
@@ -231,27 +232,22 @@ def count_fixes(records: list[Any]) -> dict[str, dict[str, Any]]:
     for r in records:
         if r.condition != "interleaved" or r.draft is None or r.outcome not in ("passed", "failed"):
             continue
-        row = out.setdefault(
-            r.model,
-            {
-                "items": 0,
-                "draft_passed": 0,
-                "final_passed": 0,
-                "fixed": 0,
-                "broken": 0,
-                "rounds": 0,
-                "refined_items": 0,
-            },
-        )
-        draft_ok, final_ok = r.draft == "passed", r.outcome == "passed"
-        row["items"] += 1
-        row["draft_passed"] += draft_ok
-        row["final_passed"] += final_ok
-        row["fixed"] += final_ok and not draft_ok
-        row["broken"] += draft_ok and not final_ok
-        row["rounds"] += r.rounds or 0
-        row["refined_items"] += bool(r.rounds)
+        row = out.setdefault(r.model, {**_zero(), "tasks": {}})
+        for target in (row, row["tasks"].setdefault(r.task, _zero())):
+            draft_ok, final_ok = r.draft == "passed", r.outcome == "passed"
+            target["items"] += 1
+            target["draft_passed"] += draft_ok
+            target["final_passed"] += final_ok
+            target["fixed"] += final_ok and not draft_ok
+            target["broken"] += draft_ok and not final_ok
+            target["rounds"] += r.rounds or 0
+            target["refined_items"] += bool(r.rounds)
     return out
+
+
+def _zero() -> dict[str, Any]:
+    keys = ("items", "draft_passed", "final_passed", "fixed", "broken", "rounds", "refined_items")
+    return dict.fromkeys(keys, 0)
 
 
 def format_fixes(fixes: dict[str, dict[str, Any]]) -> list[str]:

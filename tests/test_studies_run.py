@@ -142,6 +142,11 @@ def test_gap_command_over_two_models(pytester: pytest.Pytester, bidirectional: P
     }
     assert rows["forgetful"]["accuracy_understanding"] == 0.0
     assert rows["reference"]["gap"] > rows["forgetful"]["gap"]  # same generation, less understood
+    again = pytester.path / "again.json"  # the same adapter in another run: its own model
+    again.write_text((pytester.path / "reference.json").read_text())
+    assert main(["gap", ref, str(again), "--json", str(pytester.path / "gap2.json")]) == 0
+    names = [r["model"] for r in json.loads((pytester.path / "gap2.json").read_text())["decontext"]]
+    assert names == ["reference", "reference (again.json)"]
     bad = pytester.path / "bad.json"
     bad.write_text('{"model": "x"}')
     assert main(["gap", str(bad)]) == 2
@@ -177,6 +182,7 @@ def test_interleaved_rounds_and_fix_counts(pytester: pytest.Pytester, bidirectio
     assert cases["gap/plain-1[interleaved-s0]"]["ureason_rounds"] == "0"
     data = json.loads((pytester.path / "out.json").read_text())
     assert data["interleaved"]["reference"]["fixed"] == 2
+    assert data["interleaved"]["reference"]["tasks"]["gap"]["broken"] == 0
     # a rerun reuses every draft, reflection and refinement from the store
     again = pytester.runpytest("--model", "reference", "--condition", "interleaved")
     again.stdout.fnmatch_lines(["generation: 0 images made*"])
