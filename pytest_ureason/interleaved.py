@@ -197,16 +197,18 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             outcome.rounds.append({"round": number, "prompt": parsed.corrected, "with_plan": False})
             if harness.store.has_image(key):
                 outcome.image_path = harness.store.image_path(key)
+                outcome.drawn_prompt = request.prompt
                 outcome.rounds[-1]["image"] = str(outcome.image_path)
                 harness.throughput.reused += 1
                 continue
             refining.append((case, request, key))
         if refining:
             harness._generate(refining)
-            for case, _, _ in refining:
+            for case, request, _ in refining:
                 outcome = harness.outcomes[case]
-                if outcome.rounds and outcome.image_path is not None:
+                if outcome.rounds and outcome.error is None and outcome.image_path is not None:
                     outcome.rounds[-1]["image"] = str(outcome.image_path)
+                    outcome.drawn_prompt = request.prompt
         active = [
             c
             for c in active

@@ -68,7 +68,17 @@ class Mute(ReferenceModel):
         raise RuntimeError("reflection head crashed")
 
 
+class Shaky(ReferenceModel):
+    name = "shaky"
+
+    def generate(self, prompts, seeds, contexts=None):
+        if any(p.startswith("A picture of") for p in prompts):  # every corrected prompt
+            raise MemoryError("out of memory while refining")
+        return super().generate(prompts, seeds, contexts)
+
+
 register_model("forgetful")(lambda path, options: Forgetful(path, options))
+register_model("shaky")(lambda path, options: Shaky(path, options))
 register_model("mute")(lambda path, options: Mute(path, options))
 """
 
@@ -203,6 +213,20 @@ def test_failing_reflection_is_an_item_error(
     result.assert_outcomes(failed=5)  # every draft was reflected on, and every reflection failed
     result.stdout.fnmatch_lines(["*answer() failed: RuntimeError: reflection head crashed*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_failing_refinement_is_an_item_error_and_keeps_the_draft_record(
+    pytester: pytest.Pytester, bidirectional: Path
+) -> None:
+    result = pytester.runpytest(
+        "--model", "shaky", "--condition", "interleaved", "--junitxml=out.xml"
+    )
+    result.assert_outcomes(passed=2, failed=3)  # two drafts passed; three needed refining
+    result.stdout.fnmatch_lines(["*generate() failed: MemoryError: out of memory while refining*"])
+    case = _cases(pytester.path / "out.xml")["gap/sum-1[interleaved-s0]"]
+    assert case["ureason_outcome"] == "error"
+    rounds = json.loads(case["ureason_interleaved"])
+    assert "image" in rounds[0] and "image" not in rounds[1]  # no image was made in round 1
 
 
 def test_bad_rounds_is_a_usage_error(pytester: pytest.Pytester, bidirectional: Path) -> None:
