@@ -9,6 +9,8 @@
   (:mod:`pytest_ureason.export`).
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
+* ``ureason gap RESULTS.json ...``: the understanding-generation Gap Score of one or more
+  ``--ureason-json`` files (:mod:`pytest_ureason.gapscore`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     report_cmd.add_parser(sub)
     gate_cmd.add_parser(sub)
     export.add_parser(sub)
+    from pytest_ureason.gapscore import add_parser as add_gap_parser  # studies (issue 5)
+
+    add_gap_parser(sub)
     args = parser.parse_args(argv)
     code: int = args.fn(args)
     return code

@@ -20,7 +20,7 @@ import pytest
 
 from pytest_ureason.batching import BatchStats, Failed, run_batched
 from pytest_ureason.conditions import (
-    NEEDS_REASONING,
+    SHARES_REASONING,
     GenerationRequest,
     extract_refined,
     generation_request,
@@ -75,6 +75,9 @@ class Outcome:
     refined_method: str | None = None
     error: str | None = None
     unsupported: str | None = None
+    answer: str | None = None  # understand: the model's text answer
+    draft_path: Path | None = None  # interleaved: the first draft (judged for fix/break)
+    rounds: list[dict[str, Any]] | None = None  # interleaved: one record per image drawn
 
 
 @dataclass
@@ -138,8 +141,10 @@ class Harness:
         *,
         model_path: str | None = None,
         model_args: dict[str, str] | None = None,
+        rounds: int = 2,
     ):
         self.model = model
+        self.rounds = rounds
         self.store = store
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
@@ -174,7 +179,7 @@ class Harness:
         """Reasoning per (task, id, seed), from the store or made in batches."""
         wanted: dict[tuple[str, str, int], tuple[Instance, int]] = {}
         for case in cases:
-            if case.condition in NEEDS_REASONING:
+            if case.condition in SHARES_REASONING:
                 wanted[(case.instance.task, case.instance.id, case.seed)] = (
                     case.instance,
                     case.seed,
@@ -238,13 +243,20 @@ class Harness:
             raise
 
     def _prepare(self, todo: list[Case]) -> None:
+        from pytest_ureason.interleaved import refine
+        from pytest_ureason.understand import answer_cases
+
+        understand = [c for c in todo if c.condition == "understand"]
+        todo = [c for c in todo if c.condition != "understand"]
+        if understand:
+            answer_cases(self, understand)
         reasonings = self._reasonings(todo)
         pending: list[tuple[Case, GenerationRequest, str]] = []
         for case in todo:
             outcome = Outcome()
             self.outcomes[case] = outcome
             reasoning: str | None = None
-            if case.condition in NEEDS_REASONING:
+            if case.condition in SHARES_REASONING:
                 made = reasonings[(case.instance.task, case.instance.id, case.seed)]
                 if isinstance(made, BaseException):
                     _record_failure(outcome, "reason", made)
@@ -266,6 +278,9 @@ class Harness:
                 pending.append((case, request, key))
         if pending:
             self._generate(pending)
+        interleaved = [c for c in todo if c.condition == "interleaved"]
+        if interleaved:
+            refine(self, interleaved, self.rounds)
 
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """One image for a plain test, through the store."""

@@ -68,6 +68,8 @@ class Record:
     instance: str
     seed: int
     outcome: str  # passed | failed | error | skipped
+    rounds: int | None = None  # interleaved: refinements made after the draft
+    draft: str | None = None  # interleaved: the first draft's verdict (passed | failed)
 
 
 @dataclass

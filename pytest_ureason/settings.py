@@ -21,6 +21,7 @@ option             ini key                meaning
 --gate PATH        ureason_gate           gate the run against this baseline JSON
 --gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
 --gate-min-effect  ureason_gate_min_eff.. smallest pass-rate drop that fails (0.02)
+--rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
 =================  =====================  ==========================================
 
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
@@ -84,13 +85,22 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "string",
         "write pass rates and gaps as JSON to this path",
     ),
+    # studies (issue 5): the interleaved condition's reflect-refine rounds
+    (
+        "--rounds",
+        "ureason_rounds",
+        "ureason_rounds",
+        "string",
+        "interleaved condition: most reflect-refine rounds after the draft (default 2)",
+    ),
 )
 _LISTS: tuple[tuple[str, str, str, str], ...] = (
     (
         "--condition",
         "ureason_conditions",
         "ureason_conditions",
-        f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)",
+        f"condition to run (repeatable; {', '.join(CONDITIONS)}; "
+        "default direct, reasoning, decontext)",
     ),
     ("--task", "ureason_tasks", "ureason_tasks", "run only this task (repeatable)"),
     (
@@ -154,6 +164,7 @@ class Settings:
     detector: str
     ocr: str
     json_path: Path | None
+    rounds: int = 2
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -235,6 +246,7 @@ def from_config(config: pytest.Config) -> Settings:
         ),
         ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
+        rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
     )
 
 
