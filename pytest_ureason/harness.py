@@ -11,7 +11,9 @@ that fail alone fail (see :func:`pytest_ureason.batching.run_batched`).
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,6 +146,8 @@ class Harness:
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
         self.throughput = Throughput()
+        #: Called after each generated batch with (images in it, seconds since the call began).
+        self.on_progress: Callable[[int, float], None] | None = None
         # Everything that can change an output enters the store key: the adapter's own
         # revision and settings, and the run's weights (path and fingerprint) and options.
         self._identity: dict[str, Any] = {
@@ -294,16 +298,22 @@ class Harness:
             return img.convert("RGB")
 
     def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from PIL import Image
 
         done = 0
         start = time.perf_counter()
+        # PNG encoding releases the GIL: a batch's images are written in parallel.
+        writers = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
 
         def progress(n: int) -> None:
             nonlocal done
             done += n
             rate = done / max(time.perf_counter() - start, 1e-9)
             log.info("ureason: generated %d/%d images (%.1f images/s)", done, len(pending), rate)
+            if self.on_progress is not None:
+                self.on_progress(n, time.perf_counter() - start)
 
         def call(batch: list[tuple[Case, GenerationRequest, str]]) -> list[Path]:
             images = self.model.generate(
@@ -312,8 +322,9 @@ class Harness:
                 [r.context for _, r, _ in batch],
             )
             _check_outputs("generate", images, len(batch), Image.Image)
-            paths = []
-            for (case, request, key), image in zip(batch, images, strict=True):
+
+            def write(job: tuple[tuple[Case, GenerationRequest, str], Image.Image]) -> Path:
+                (case, request, key), image = job
                 meta = {
                     "condition": case.condition,
                     "prompt": request.prompt,
@@ -323,17 +334,21 @@ class Harness:
                     "task": case.instance.task,
                     **self._identity,
                 }
-                paths.append(self.store.put_image(key, image, meta))
-            return paths
+                return self.store.put_image(key, image, meta)
 
-        results = run_batched(
-            call,
-            pending,
-            self.batch_size,
-            on_batch=progress,
-            stats=self.throughput.stats,
-            catch=MODEL_ERRORS,
-        )
+            return list(writers.map(write, zip(batch, images, strict=True)))
+
+        try:
+            results = run_batched(
+                call,
+                pending,
+                self.batch_size,
+                on_batch=progress,
+                stats=self.throughput.stats,
+                catch=MODEL_ERRORS,
+            )
+        finally:
+            writers.shutdown()
         self.throughput.generate_seconds += time.perf_counter() - start
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]

@@ -147,7 +147,12 @@ def ureason_runner(pytestconfig: pytest.Config) -> Runner:
     """The per-worker runner: loads the model once, prepares groups, judges items."""
     runner = pytestconfig.stash.get(RUNNER_KEY, None)
     if runner is None:
-        runner = Runner(pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}))
+        reporter = None
+        if not hasattr(pytestconfig, "workerinput"):
+            reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+        runner = Runner(
+            pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}), reporter
+        )
         pytestconfig.stash[RUNNER_KEY] = runner
     return runner
 

@@ -34,11 +34,30 @@ class VerdictFailure(AssertionError):
 class Runner:
     """Loads the model once and runs suite items in prepared groups."""
 
-    def __init__(self, settings: Settings, groups: dict[str, list[Case]]):
+    def __init__(
+        self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None
+    ):
         self.settings = settings
         self.groups = groups
         self._harness: Harness | None = None
         self._load_error: str | None = None
+        # Progress of long generation, shown in the terminal (none on xdist workers).
+        self.reporter = reporter
+        self._total = sum(len(cases) for cases in groups.values())
+        self._made = 0
+        self._seconds = 0.0
+
+    def _progress(self, images: int, seconds: float) -> None:
+        """One terminal line per generated batch: images made so far, and the rate."""
+        self._made += images
+        harness = self._harness
+        spent = (harness.throughput.generate_seconds if harness else 0.0) + seconds
+        ready = self._made + (harness.throughput.reused if harness else 0)
+        if self.reporter is not None:
+            self.reporter.write_line(
+                f"ureason: {ready}/{self._total} images ready, {self._made} generated "
+                f"({self._made / max(spent, 1e-9):.2f} images/s)"
+            )
 
     @property
     def harness(self) -> Harness:
@@ -66,6 +85,7 @@ class Runner:
                     model_path=self.settings.model_path,
                     model_args=self.settings.model_args,
                 )
+                self._harness.on_progress = self._progress
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
