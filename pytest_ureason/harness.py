@@ -91,6 +91,9 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
+#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
+MODEL_NOTES = "ureason.notes"
+
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
 MODEL_ERRORS: tuple[type[BaseException], ...] = (
@@ -334,6 +337,9 @@ class Harness:
                     "task": case.instance.task,
                     **self._identity,
                 }
+                notes = image.info.get(MODEL_NOTES)  # e.g. "reasoning truncated to 77 tokens"
+                if notes:
+                    meta["model_notes"] = str(notes)
                 return self.store.put_image(key, image, meta)
 
             return list(writers.map(write, zip(batch, images, strict=True)))

@@ -144,6 +144,9 @@ class Runner:
             props.append(("ureason_reason", outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
         props.append(("ureason_image", str(outcome.image_path)))
+        notes = _model_notes(outcome.image_path)
+        if notes:
+            props.append(("ureason_model_notes", notes))
         data = outcome.image_path.read_bytes()
         with Image.open(io.BytesIO(data)) as img:
             image = img.convert("RGB")
@@ -173,6 +176,8 @@ class Runner:
                 shown = flat if len(flat) <= 300 else flat[:297] + "..."
                 how = "in context" if case.condition == "reasoning" else "refined prompt taken"
                 lines.append(f"reasoning ({how}): {shown!r}")
+            if notes:
+                lines.append(f"model note: {notes}")
             lines.append(f"image: {outcome.image_path}")
             raise VerdictFailure("\n".join(lines))
 
@@ -185,3 +190,13 @@ def _verdict_json(v: Verdict) -> dict[str, Any]:
         "detector": v.detector,
         "evidence": v.evidence,
     }
+
+
+def _model_notes(image_path: Any) -> str | None:
+    """The adapter's note stored beside an image (e.g. truncated reasoning), if any."""
+    try:
+        meta = json.loads(image_path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    notes = meta.get("model_notes") if isinstance(meta, dict) else None
+    return str(notes) if notes else None

@@ -35,7 +35,7 @@ JANUS_CHAT_TEMPLATE = (
     "{% if message['role'] == 'user' %}<|User|>: {% else %}<|Assistant|>: {% endif %}"
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}<image_placeholder>{% else %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}\n\n"
+    "{% endfor %}{{ '\\n\\n' }}"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|Assistant|>:{% endif %}"
 )
