@@ -99,8 +99,18 @@ def plugin_run(adapter: Any, folder: Path, count: int) -> dict[str, Any]:
     out = folder / "summary.json"
     args = [
         str(folder / "suites"),
-        "--model", "janus-pro", "--condition", "direct", "--batch-size", str(count),
-        f"--store={folder / 'store'}", f"--ureason-json={out}", "-q", "--tb=no", "-p", "no:cacheprovider",
+        "--model",
+        "janus-pro",
+        "--condition",
+        "direct",
+        "--batch-size",
+        str(count),
+        f"--store={folder / 'store'}",
+        f"--ureason-json={out}",
+        "-q",
+        "--tb=no",
+        "-p",
+        "no:cacheprovider",
         f"--rootdir={folder}",
     ]
     installed = {ep.name for ep in entry_points(group="pytest11")}
@@ -112,8 +122,12 @@ def plugin_run(adapter: Any, folder: Path, count: int) -> dict[str, Any]:
     del base._REGISTRY["janus-pro"]
     summary = json.loads(out.read_text()) if out.exists() else {}
     t = summary.get("throughput", {})
-    return {"exit": int(code), "wall": wall, "images": t.get("images", 0),
-            "generate_seconds": t.get("generate_seconds", float("nan"))}
+    return {
+        "exit": int(code),
+        "wall": wall,
+        "images": t.get("images", 0),
+        "generate_seconds": t.get("generate_seconds", float("nan")),
+    }
 
 
 def ceilings(model: Any, images: int, prompt_len: int) -> list[str]:
@@ -123,9 +137,13 @@ def ceilings(model: Any, images: int, prompt_len: int) -> list[str]:
     head = sum(p.numel() for p in model.model.generation_head.parameters())
     step_weights = 2 * (params + head)  # bf16 bytes read once per step
     tokens = model.config.vision_config.num_image_tokens
-    kv_per_token = 2 * cfg.num_hidden_layers * cfg.num_key_value_heads * (
-        cfg.hidden_size // cfg.num_attention_heads
-    ) * 2
+    kv_per_token = (
+        2
+        * cfg.num_hidden_layers
+        * cfg.num_key_value_heads
+        * (cfg.hidden_size // cfg.num_attention_heads)
+        * 2
+    )
     mean_ctx = prompt_len + tokens / 2
     kv_step = 2 * images * kv_per_token * mean_ctx  # CFG: two sequences per image
     step_s = (step_weights + kv_step) / HBM_BYTES_PER_S
@@ -173,9 +191,11 @@ def main() -> int:
     fast = JanusProModel.from_components(model, processor, {"decode": "fast"}, tag="bench")
     plain = JanusProModel.from_components(model, processor, {"decode": "plain"}, tag="bench")
     tokens = model.config.vision_config.num_image_tokens
-    emit(f"model built in {time.perf_counter() - t0:.1f} s; "
-         f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters; "
-         f"{tokens} image tokens, {model.config.vision_config.image_size} px")
+    emit(
+        f"model built in {time.perf_counter() - t0:.1f} s; "
+        f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f} B parameters; "
+        f"{tokens} image tokens, {model.config.vision_config.image_size} px"
+    )
     folder = Path(tempfile.mkdtemp(prefix="janus-bench-"))
     _, prompts = suite_prompts(args.images, folder)
     n = len(prompts)
@@ -187,8 +207,10 @@ def main() -> int:
 
     def row(name: str, count: int, seconds: float, note: str = "", calls: int = 1) -> float:
         rate = count / seconds
-        emit(f"| {name} | {count} | {seconds:.2f} | {rate:.3f} | "
-             f"{1e3 * seconds / (tokens * calls):.1f} | {note} |")
+        emit(
+            f"| {name} | {count} | {seconds:.2f} | {rate:.3f} | "
+            f"{1e3 * seconds / (tokens * calls):.1f} | {note} |"
+        )
         return rate
 
     rates: dict[str, float] = {}
@@ -199,18 +221,29 @@ def main() -> int:
         secs, fast_tokens = timed(lambda: fast.decoder.tokens(texts, seeds, 5.0, 1.0))
         rates["fast_tokens"] = row("fast decode, tokens only", n, secs)
         secs, _ = timed(lambda: fast.generate(prompts, seeds))
-        rates["raw"] = row("raw: adapter.generate, fast (tokens + VQ decode + PIL)", n, secs,
-                           "ceiling for the harness")
+        rates["raw"] = row(
+            "raw: adapter.generate, fast (tokens + VQ decode + PIL)",
+            n,
+            secs,
+            "ceiling for the harness",
+        )
     except Exception:
         emit(f"| fast path FAILED | | | | | {traceback.format_exc(limit=3)!r} |")
     if "plugin" not in skip:
         try:
             result = plugin_run(fast, folder, n)
-            rates["plugin_gen"] = row("pytest --model janus-pro: generation", int(result["images"]),
-                                      float(result["generate_seconds"]),
-                                      f"exit {result['exit']}; store writes included")
-            rates["plugin_wall"] = row("pytest --model janus-pro: whole run", n,
-                                       float(result["wall"]), "collection + judging included")
+            rates["plugin_gen"] = row(
+                "pytest --model janus-pro: generation",
+                int(result["images"]),
+                float(result["generate_seconds"]),
+                f"exit {result['exit']}; store writes included",
+            )
+            rates["plugin_wall"] = row(
+                "pytest --model janus-pro: whole run",
+                n,
+                float(result["wall"]),
+                "collection + judging included",
+            )
         except Exception:
             emit(f"| plugin FAILED | | | | | {traceback.format_exc(limit=3)!r} |")
     if "library" not in skip:
@@ -223,8 +256,9 @@ def main() -> int:
         rates["library"] = row("transformers Janus generate, batched", n, secs, "plain loop")
         k = min(args.single, n)
         secs, _ = timed(lambda: [library(texts[i : i + 1], [0]) for i in range(k)])
-        rates["single"] = row("transformers generate, one item per call", k, secs,
-                              f"{k} items timed", calls=k)
+        rates["single"] = row(
+            "transformers generate, one item per call", k, secs, f"{k} items timed", calls=k
+        )
     if "plain" not in skip and fast_tokens is not None:
         secs, plain_tokens = timed(lambda: plain.decoder.tokens(texts, seeds, 5.0, 1.0))
         rates["plain"] = row("adapter plain loop (eager, dynamic cache)", n, secs)
@@ -238,11 +272,14 @@ def main() -> int:
         ho = torch.bincount(other.flatten(), minlength=codes).float()
         tv_null = 0.5 * (ho / ho.sum() - hf / hf.sum()).abs().sum().item()
         emit("")
-        emit(f"fixed-seed check, fast vs plain on the same {n} prompts and seeds: "
-             f"first token equal in {same[:, 0].mean().item():.0%} of images, "
-             f"{same.mean().item():.1%} of all tokens equal, code-usage total variation "
-             f"{tv:.3f} (fast vs fast on other seeds, the sampling-noise floor: {tv_null:.3f}); pixel mean/std plain "
-             f"{_pixel_stats(plain, plain_tokens)} fast {_pixel_stats(fast, fast_tokens)}")
+        emit(
+            f"fixed-seed check, fast vs plain on the same {n} prompts and seeds: "
+            f"first token equal in {same[:, 0].mean().item():.0%} of images, "
+            f"{same.mean().item():.1%} of all tokens equal, code-usage total variation "
+            f"{tv:.3f} (fast vs fast on other seeds, the sampling-noise floor: "
+            f"{tv_null:.3f}); pixel mean/std plain "
+            f"{_pixel_stats(plain, plain_tokens)} fast {_pixel_stats(fast, fast_tokens)}"
+        )
     emit("")
     ratios = [
         ("plugin generation / raw (goal >= 0.9)", "plugin_gen", "raw"),

@@ -123,9 +123,18 @@ def test_crashed_worker_is_replaced_on_the_freed_gpu(
 
 def test_manual_tx_pin_is_kept(recorder: pytest.Pytester) -> None:
     result = recorder.runpytest_subprocess(
-        "--model", "reference", "-p", "xdist", "--gpus", "3,5",
-        "--tx", "popen//env:CUDA_VISIBLE_DEVICES=7", "--tx", "popen//env:CUDA_VISIBLE_DEVICES=8",
-        "--dist", "load",
+        "--model",
+        "reference",
+        "-p",
+        "xdist",
+        "--gpus",
+        "3,5",
+        "--tx",
+        "popen//env:CUDA_VISIBLE_DEVICES=7",
+        "--tx",
+        "popen//env:CUDA_VISIBLE_DEVICES=8",
+        "--dist",
+        "load",
     )
     result.assert_outcomes(passed=12)
     assert _records(recorder) == {"gw0": {"7"}, "gw1": {"8"}}

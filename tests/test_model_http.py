@@ -77,7 +77,9 @@ class Handler(BaseHTTPRequestHandler):
             )[0]
             buf = io.BytesIO()
             image.save(buf, format="PNG")
-            return self._send(200, {"data": [{"b64_json": base64.b64encode(buf.getvalue()).decode()}]})
+            return self._send(
+                200, {"data": [{"b64_json": base64.b64encode(buf.getvalue()).decode()}]}
+            )
         return self._send(404, {"error": {"message": "no such endpoint"}})
 
 
@@ -157,7 +159,10 @@ def test_missing_images_endpoint_is_unsupported(server: FakeUMMServer) -> None:
     [
         ({}, "base_url=URL and --model-arg model=NAME are required"),
         ({"base_url": "ftp://x", "model": "m"}, "must start with http"),
-        ({"base_url": "http://x", "model": "m", "retries": "many"}, "retries='many' is not a number"),
+        (
+            {"base_url": "http://x", "model": "m", "retries": "many"},
+            "retries='many' is not a number",
+        ),
         ({"base_url": "http://x", "model": "m", "colour": "red"}, "unknown --model-arg colour"),
     ],
 )

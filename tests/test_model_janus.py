@@ -32,7 +32,9 @@ def janus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def janus(janus_dir: Path) -> Any:
-    return load_model("janus-pro", str(janus_dir), {"decode": "plain", "reason_tokens": "8", "answer_tokens": "4"})
+    return load_model(
+        "janus-pro", str(janus_dir), {"decode": "plain", "reason_tokens": "8", "answer_tokens": "4"}
+    )
 
 
 def test_pytest_run_all_conditions_with_tiny_janus(
@@ -74,8 +76,10 @@ def test_pytest_run_all_conditions_with_tiny_janus(
 def test_missing_weights_say_where_and_how(pytester: pytest.Pytester, suite_dir: Path) -> None:
     result = pytester.runpytest("--model", "janus-pro", "--model-path", "nowhere", "-x")
     result.stdout.fnmatch_lines(
-        ["*model not loaded: janus-pro: no config.json in --model-path nowhere (missing folder);"
-         " download a checkpoint*hf download deepseek-community/Janus-Pro-7B*"]
+        [
+            "*model not loaded: janus-pro: no config.json in --model-path nowhere (missing folder);"
+            " download a checkpoint*hf download deepseek-community/Janus-Pro-7B*"
+        ]
     )
 
 
@@ -88,7 +92,7 @@ def test_no_path_and_empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_bad_options_are_named(janus_dir: Path) -> None:
-    with pytest.raises(ModelLoadError, match="guidance=-1 is outside 0..100"):
+    with pytest.raises(ModelLoadError, match=r"guidance=-1 is outside 0\.\.100"):
         load_model("janus-pro", str(janus_dir), {"guidance": "-1"})
     with pytest.raises(ModelLoadError, match="decode='turbo' is not one of fast, plain"):
         load_model("janus-pro", str(janus_dir), {"decode": "turbo"})
@@ -137,7 +141,7 @@ def test_reason_answer_generate_with_context(janus: Any) -> None:
 class OomAbove:
     """Raises CUDA out-of-memory for batches above ``limit``, and always for ``poison``."""
 
-    name, revision, settings = "oom", "1", {}  # noqa: RUF012
+    name, revision, settings = "oom", "1", {}
 
     def __init__(self, limit: int, poison: str):
         self.limit, self.poison, self.calls = limit, poison, []  # type: list[int]

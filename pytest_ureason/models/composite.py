@@ -36,9 +36,19 @@ if TYPE_CHECKING:
     from PIL import Image
 
 from pytest_ureason.harness import MODEL_NOTES as NOTES_KEY
+
 FILE_KEYS = {
-    "llm", "pipeline", "steps", "guidance", "height", "width", "device", "dtype",
-    "reason_tokens", "answer_tokens", "temperature",
+    "llm",
+    "pipeline",
+    "steps",
+    "guidance",
+    "height",
+    "width",
+    "device",
+    "dtype",
+    "reason_tokens",
+    "answer_tokens",
+    "temperature",
 }
 
 
@@ -138,21 +148,30 @@ class CompositeModel:
         opts.done()
         self.size = {k: int(v) for k, v in (("height", height), ("width", width)) if v}
         llm_dir, pipe_dir = _resolve("llm", llm), _resolve("pipeline", pipeline)
-        from diffusers import DiffusionPipeline
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        import diffusers
+        import transformers
+
+        # Typed as Any: these libraries' own annotations do not describe their factories.
+        auto_tokenizer: Any = transformers.AutoTokenizer
+        auto_lm: Any = transformers.AutoModelForCausalLM
+        pipeline_class: Any = diffusers.DiffusionPipeline
 
         torch_dtype = getattr(torch, dtype)
-        self.tokenizer = AutoTokenizer.from_pretrained(llm_dir, padding_side="left")
+        self.tokenizer: Any = auto_tokenizer.from_pretrained(llm_dir, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.llm = AutoModelForCausalLM.from_pretrained(llm_dir, dtype=torch_dtype)
+        self.llm: Any = auto_lm.from_pretrained(llm_dir, dtype=torch_dtype)
         self.llm = self.llm.to(self.device).eval()
-        self.pipe = DiffusionPipeline.from_pretrained(pipe_dir, dtype=torch_dtype)
+        self.pipe: Any = pipeline_class.from_pretrained(pipe_dir, dtype=torch_dtype)
         self.pipe = self.pipe.to(self.device)
         self.pipe.set_progress_bar_config(disable=True)
         self.settings: dict[str, Any] = {
-            "steps": self.steps, "guidance": self.guidance, "dtype": dtype, **self.size,
-            "reason_tokens": self.reason_tokens, "answer_tokens": self.answer_tokens,
+            "steps": self.steps,
+            "guidance": self.guidance,
+            "dtype": dtype,
+            **self.size,
+            "reason_tokens": self.reason_tokens,
+            "answer_tokens": self.answer_tokens,
             "temperature": self.temperature,
         }
         self.revision = (
@@ -167,8 +186,10 @@ class CompositeModel:
 
         if getattr(self.tokenizer, "chat_template", None):
             texts = [
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True
+                str(
+                    self.tokenizer.apply_chat_template(
+                        [{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True
+                    )
                 )
                 for t in texts
             ]
@@ -178,8 +199,12 @@ class CompositeModel:
             torch.manual_seed(seed)
         with torch.inference_mode():
             out = self.llm.generate(
-                **enc, max_new_tokens=tokens, do_sample=sample,
-                temperature=self.temperature if sample else None, top_p=None, top_k=None,
+                **enc,
+                max_new_tokens=tokens,
+                do_sample=sample,
+                temperature=self.temperature if sample else None,
+                top_p=None,
+                top_k=None,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         new = out[:, enc["input_ids"].shape[1] :]

@@ -61,7 +61,9 @@ class HttpModel:
                 "(e.g. base_url=http://127.0.0.1:8000/v1 model=my-umm)"
             )
         if not base_url.startswith(("http://", "https://")):
-            raise ModelLoadError(f"http: base_url must start with http:// or https://, got {base_url!r}")
+            raise ModelLoadError(
+                f"http: base_url must start with http:// or https://, got {base_url!r}"
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.key_env = opts.text("api_key_env", "OPENAI_API_KEY")
@@ -147,11 +149,15 @@ class HttpModel:
         try:
             return str(reply["choices"][0]["message"]["content"])
         except (KeyError, IndexError, TypeError):
-            raise HttpModelError(f"chat reply without choices[0].message.content: {reply!r:.200}") from None
+            raise HttpModelError(
+                f"chat reply without choices[0].message.content: {reply!r:.200}"
+            ) from None
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Reasoning text per prompt, one chat completion each (``concurrency`` at a time)."""
-        return self._map(lambda i: self._chat(reasoning_instruction(prompts[i]), seeds[i]), len(prompts))
+        return self._map(
+            lambda i: self._chat(reasoning_instruction(prompts[i]), seeds[i]), len(prompts)
+        )
 
     def answer(
         self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
@@ -165,7 +171,7 @@ class HttpModel:
             buf = io.BytesIO()
             image.convert("RGB").save(buf, format="PNG")
             url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-            parts = [
+            parts: list[dict[str, Any]] = [
                 {"type": "image_url", "image_url": {"url": url}},
                 {"type": "text", "text": questions[i]},
             ]

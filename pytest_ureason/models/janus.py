@@ -1,4 +1,4 @@
-"""Janus / Janus-Pro through the Janus classes that ship in ``transformers`` (``--model janus-pro``).
+"""Janus / Janus-Pro through the Janus classes of ``transformers`` (``--model janus-pro``).
 
 * ``reason`` and ``answer``: the model's own text generation (greedy by default), prompts built
   with the checkpoint's chat template; ``answer`` shows the image to the vision encoder.
@@ -24,11 +24,13 @@ looked up in the local cache when there is no ``--model-path``; default
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
-from pytest_ureason.models.base import ModelLoadError, Unsupported
+from pytest_ureason.models.base import ModelLoadError
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:
@@ -117,7 +119,8 @@ class JanusProModel:
         cuda = torch.cuda.is_available()
         self.device = opts.text("device", "cuda" if cuda else "cpu")
         self.dtype_name = opts.choice(
-            "dtype", "bfloat16" if self.device.startswith("cuda") else "float32",
+            "dtype",
+            "bfloat16" if self.device.startswith("cuda") else "float32",
             ("bfloat16", "float16", "float32"),
         )
         self.guidance = opts.number("guidance", 5.0, 0.0, 100.0)
@@ -142,8 +145,10 @@ class JanusProModel:
             self.compile == "auto" and self.device.startswith("cuda")
         )
         self.decoder = ImageDecoder(
-            model, processor, static=self.decode == "fast", compiled=use_compile and
-            self.decode == "fast",
+            model,
+            processor,
+            static=self.decode == "fast",
+            compiled=use_compile and self.decode == "fast",
         )
         side = model.config.vision_config.image_size
         self.settings: dict[str, Any] = {
@@ -166,7 +171,9 @@ class JanusProModel:
         messages = [{"role": "user", "content": content}]
         return str(self.processor.apply_chat_template(messages, add_generation_prompt=True))
 
-    def _text(self, texts: list[str], images: list[Any] | None, tokens: int, seed: int) -> list[str]:
+    def _text(
+        self, texts: list[str], images: list[Any] | None, tokens: int, seed: int
+    ) -> list[str]:
         import torch
 
         kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
@@ -205,12 +212,16 @@ class JanusProModel:
         if with_image:
             texts = [self._chat(questions[i], image=True) for i in with_image]
             pics = [images[i].convert("RGB") for i in with_image]  # type: ignore[union-attr]
-            for i, text in zip(with_image, self._text(texts, pics, self.answer_tokens, 0)):
+            for i, text in zip(
+                with_image, self._text(texts, pics, self.answer_tokens, 0), strict=True
+            ):
                 out[i] = text
         without = [i for i, img in enumerate(images) if img is None]
         if without:
             texts = [self._chat(questions[i]) for i in without]
-            for i, text in zip(without, self._text(texts, None, self.answer_tokens, 0)):
+            for i, text in zip(
+                without, self._text(texts, None, self.answer_tokens, 0), strict=True
+            ):
                 out[i] = text
         return out
 
@@ -245,17 +256,14 @@ def reasoning_instruction(prompt: str) -> str:
     )
 
 
-class _oom_guard:  # noqa: N801 - used as a context manager, reads like one
-    """Frees the CUDA cache after an out-of-memory error, so the halved retry can fit."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
-        if kind is not None and "OutOfMemoryError" in kind.__name__:
+@contextmanager
+def _oom_guard() -> Iterator[None]:
+    """Free the CUDA cache after an out-of-memory error, so the halved retry can fit."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryError":
             import torch
 
             torch.cuda.empty_cache()
-        if exc is not None and isinstance(exc, Unsupported):
-            return False
-        return False
+        raise

@@ -78,7 +78,11 @@ class ImageDecoder:
     # -- pieces of one step ------------------------------------------------------------------
 
     def _sample(
-        self, hidden: torch.Tensor, mix: torch.Tensor, step: torch.Tensor, guidance: float,
+        self,
+        hidden: torch.Tensor,
+        mix: torch.Tensor,
+        step: torch.Tensor,
+        guidance: float,
         temperature: float,
     ) -> torch.Tensor:
         import torch
@@ -88,14 +92,23 @@ class ImageDecoder:
         cond, uncond = logits[:half], logits[half:]
         mixed = uncond + guidance * (cond - uncond)
         if temperature == 0:
-            return mixed.argmax(-1)
+            greedy: torch.Tensor = mixed.argmax(-1)
+            return greedy
         codes = torch.arange(mixed.shape[-1], device=mixed.device).unsqueeze(0)
-        return (mixed / temperature + hashed_gumbel(mix, step, codes)).argmax(-1)
+        sampled: torch.Tensor = (mixed / temperature + hashed_gumbel(mix, step, codes)).argmax(-1)
+        return sampled
 
     def _step(
-        self, embeds: torch.Tensor, position_ids: torch.Tensor, cache_position: torch.Tensor,
-        attention_mask: torch.Tensor, cache: Any, mix: torch.Tensor, step: torch.Tensor,
-        guidance: float, temperature: float,
+        self,
+        embeds: torch.Tensor,
+        position_ids: torch.Tensor,
+        cache_position: torch.Tensor,
+        attention_mask: torch.Tensor,
+        cache: Any,
+        mix: torch.Tensor,
+        step: torch.Tensor,
+        guidance: float,
+        temperature: float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decode step: the next token per image and the embeddings for both CFG halves."""
         import torch
@@ -118,9 +131,7 @@ class ImageDecoder:
         if self._step_fn is None:
             import torch
 
-            torch._dynamo.config.cache_size_limit = max(
-                torch._dynamo.config.cache_size_limit, 64
-            )
+            torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
             self._step_fn = torch.compile(self._step, mode="reduce-overhead", fullgraph=True)
         return self._step_fn
 
@@ -160,9 +171,7 @@ class ImageDecoder:
             rows = next_power_of_two(n)
             texts = texts + [texts[0]] * (rows - n)
             seeds = seeds + [0] * (rows - n)
-        enc = self.processor(
-            text=texts, generation_mode="image", padding=True, return_tensors="pt"
-        )
+        enc = self.processor(text=texts, generation_mode="image", padding=True, return_tensors="pt")
         ids, mask = enc["input_ids"], enc["attention_mask"]
         if self.static:
             extra = -ids.shape[1] % PROMPT_BUCKET
@@ -247,7 +256,7 @@ class ImageDecoder:
         import torch
         from PIL import Image
 
-        images = []
+        images: list[Image.Image] = []
         with torch.inference_mode():
             for i in range(0, tokens.shape[0], chunk):
                 decoded = self.model.decode_image_tokens(tokens[i : i + chunk])

@@ -159,7 +159,7 @@ def janus_generation_config(tokenizer: Any) -> Any:
     """The generation config a Janus checkpoint needs (``boi_token_id`` included)."""
     from transformers import GenerationConfig
 
-    gen = GenerationConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2)
+    gen: Any = GenerationConfig(bos_token_id=0, eos_token_id=1, pad_token_id=2)
     gen.generation_kwargs = {"boi_token_id": tokenizer.convert_tokens_to_ids(SPECIAL_TOKENS[4])}
     return gen
 
@@ -280,12 +280,12 @@ def build_diffusion_pipeline(folder: str | Path, sample_size: int = 8, seed: int
             max_position_embeddings=16,
         )
     )
-    pipe = StableDiffusionPipeline(
+    pipe: Any = StableDiffusionPipeline(
         unet=unet,
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
-        scheduler=DDIMScheduler(),
+        scheduler=DDIMScheduler(clip_sample=False, steps_offset=1),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
