@@ -5,6 +5,7 @@ paths, the store key, missing weights, and out-of-memory isolation."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,13 @@ def test_pytest_run_all_conditions_with_tiny_janus(
     assert json.loads((pytester.path / "c.json").read_text())["throughput"]["images"] == 9
     again.assert_outcomes(failed=9)
     guided.assert_outcomes(failed=9)
+    # New weights (here: a weights file rewritten, so its fingerprint changes): regenerated.
+    weights = janus_dir / "model.safetensors"
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    rewritten = pytester.runpytest(*base, "--ureason-json=d.json")
+    assert json.loads((pytester.path / "d.json").read_text())["throughput"]["images"] == 9
+    rewritten.assert_outcomes(failed=9)
 
 
 def test_missing_weights_say_where_and_how(pytester: pytest.Pytester, suite_dir: Path) -> None:
@@ -113,6 +121,12 @@ def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) 
     assert not torch.equal(other_seed[0], plain_tokens[0])
     other_guidance = janus.decoder.tokens(prompts, [1, 2], 1.0, 1.0)
     assert not torch.equal(other_guidance, plain_tokens)
+    # The fast path pads batches (3 -> 4 rows) and prompts; padding changes nothing drawn.
+    three = fast.decoder.tokens([prompts[1], prompts[0], prompts[1]], [2, 1, 2], 5.0, 1.0)  # type: ignore[attr-defined]
+    assert torch.equal(three[1], plain_tokens[0]) and torch.equal(three[2], plain_tokens[1])
+    long = janus.image_prompts(["word " * 40], None)
+    fast.decoder.tokens(long, [0], 5.0, 1.0)  # type: ignore[attr-defined]
+    assert len(fast.decoder._caches) == 2  # type: ignore[attr-defined]  # three shapes, two kept
 
 
 def test_hashed_gumbel_noise_is_gumbel() -> None:

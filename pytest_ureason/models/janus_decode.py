@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 _M32 = 0xFFFFFFFF
 _MIX = 0x45D9F3B
 PROMPT_BUCKET = 32
+#: Static caches kept for reuse (one per (rows, length) shape), least recently used dropped.
+MAX_CACHES = 2
 
 
 def seed_mix(seed: int) -> int:
@@ -139,13 +141,20 @@ class ImageDecoder:
         from transformers import StaticCache
 
         key = (rows, length)
-        cache = self._caches.get(key)
+        cache = self._caches.pop(key, None)
         if cache is None:
+            # A cache of 64 images can take tens of GB: keep the newest few shapes only.
+            while len(self._caches) >= MAX_CACHES:
+                del self._caches[next(iter(self._caches))]
+                if str(device).startswith("cuda"):
+                    import torch
+
+                    torch.cuda.empty_cache()
             config = self.model.config.text_config
             cache = StaticCache(config=config, max_cache_len=length)
-            self._caches[key] = cache
         else:
             cache.reset()
+        self._caches[key] = cache  # most recently used last
         return cache
 
     # -- the loop ---------------------------------------------------------------------------
