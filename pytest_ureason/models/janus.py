@@ -108,9 +108,11 @@ class JanusProModel:
         cls, model: Any, processor: Any, options: dict[str, str] | None = None, tag: str = "mem"
     ) -> JanusProModel:
         """An adapter around an already built model and processor (benchmarks, tests)."""
+        import torch
+
         self = cls.__new__(cls)
         self._configure(Options("janus-pro", options))
-        self._attach(model.to(getattr(__import__("torch"), self.dtype_name)), processor, tag)
+        self._attach(model.to(getattr(torch, self.dtype_name)), processor, tag)
         return self
 
     def _configure(self, opts: Options) -> None:
@@ -155,13 +157,17 @@ class JanusProModel:
             "guidance": self.guidance,
             "temperature": self.temperature,
             "decode": self.decode,
+            "compiled": self.decoder.compiled,  # compiled kernels round differently in bf16
             "dtype": self.dtype_name,
             "image_size": side,
             "reason_tokens": self.reason_tokens,
             "answer_tokens": self.answer_tokens,
             "text_temperature": self.text_temperature,
         }
-        self.revision = f"janus-{tag}-{source_fingerprint('pytest_ureason.models.janus_decode')}"
+        code = source_fingerprint(
+            "pytest_ureason.models.janus", "pytest_ureason.models.janus_decode"
+        )
+        self.revision = f"janus-{tag}-{code}"
 
     # -- text ------------------------------------------------------------------------------
 
