@@ -11,7 +11,9 @@ that fail alone fail (see :func:`pytest_ureason.batching.run_batched`).
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +94,9 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
+#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
+MODEL_NOTES = "ureason.notes"
+
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
 MODEL_ERRORS: tuple[type[BaseException], ...] = (
@@ -149,6 +154,8 @@ class Harness:
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
         self.throughput = Throughput()
+        #: Called after each generated batch with (images in it, seconds since the call began).
+        self.on_progress: Callable[[int, float], None] | None = None
         # Everything that can change an output enters the store key: the adapter's own
         # revision and settings, and the run's weights (path and fingerprint) and options.
         self._identity: dict[str, Any] = {
@@ -311,16 +318,22 @@ class Harness:
             return img.convert("RGB")
 
     def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from PIL import Image
 
         done = 0
         start = time.perf_counter()
+        # PNG encoding releases the GIL: a batch's images are written in parallel.
+        writers = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
 
         def progress(n: int) -> None:
             nonlocal done
             done += n
             rate = done / max(time.perf_counter() - start, 1e-9)
             log.info("ureason: generated %d/%d images (%.1f images/s)", done, len(pending), rate)
+            if self.on_progress is not None:
+                self.on_progress(n, time.perf_counter() - start)
 
         def call(batch: list[tuple[Case, GenerationRequest, str]]) -> list[Path]:
             images = self.model.generate(
@@ -329,8 +342,9 @@ class Harness:
                 [r.context for _, r, _ in batch],
             )
             _check_outputs("generate", images, len(batch), Image.Image)
-            paths = []
-            for (case, request, key), image in zip(batch, images, strict=True):
+
+            def write(job: tuple[tuple[Case, GenerationRequest, str], Image.Image]) -> Path:
+                (case, request, key), image = job
                 meta = {
                     "condition": case.condition,
                     "prompt": request.prompt,
@@ -340,17 +354,24 @@ class Harness:
                     "task": case.instance.task,
                     **self._identity,
                 }
-                paths.append(self.store.put_image(key, image, meta))
-            return paths
+                notes = image.info.get(MODEL_NOTES)  # e.g. "reasoning truncated to 77 tokens"
+                if notes:
+                    meta["model_notes"] = str(notes)
+                return self.store.put_image(key, image, meta)
 
-        results = run_batched(
-            call,
-            pending,
-            self.batch_size,
-            on_batch=progress,
-            stats=self.throughput.stats,
-            catch=MODEL_ERRORS,
-        )
+            return list(writers.map(write, zip(batch, images, strict=True)))
+
+        try:
+            results = run_batched(
+                call,
+                pending,
+                self.batch_size,
+                on_batch=progress,
+                stats=self.throughput.stats,
+                catch=MODEL_ERRORS,
+            )
+        finally:
+            writers.shutdown()
         self.throughput.generate_seconds += time.perf_counter() - start
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]

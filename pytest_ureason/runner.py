@@ -35,11 +35,30 @@ class VerdictFailure(AssertionError):
 class Runner:
     """Loads the model once and runs suite items in prepared groups."""
 
-    def __init__(self, settings: Settings, groups: dict[str, list[Case]]):
+    def __init__(
+        self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None
+    ):
         self.settings = settings
         self.groups = groups
         self._harness: Harness | None = None
         self._load_error: str | None = None
+        # Progress of long generation, shown in the terminal (none on xdist workers).
+        self.reporter = reporter
+        self._total = sum(len(cases) for cases in groups.values())
+        self._made = 0
+        self._seconds = 0.0
+
+    def _progress(self, images: int, seconds: float) -> None:
+        """One terminal line per generated batch: images made so far, and the rate."""
+        self._made += images
+        harness = self._harness
+        spent = (harness.throughput.generate_seconds if harness else 0.0) + seconds
+        ready = self._made + (harness.throughput.reused if harness else 0)
+        if self.reporter is not None:
+            self.reporter.write_line(
+                f"ureason: {ready}/{self._total} images ready, {self._made} generated "
+                f"({self._made / max(spent, 1e-9):.2f} images/s)"
+            )
 
     @property
     def harness(self) -> Harness:
@@ -68,6 +87,7 @@ class Runner:
                     model_args=self.settings.model_args,
                     rounds=self.settings.rounds,
                 )
+                self._harness.on_progress = self._progress
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
@@ -131,6 +151,9 @@ class Runner:
             props.append(("ureason_reason", outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
         props.append(("ureason_image", str(outcome.image_path)))
+        notes = _model_notes(outcome.image_path)
+        if notes:
+            props.append(("ureason_model_notes", notes))
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in verdicts if not v.passed]
         props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
@@ -154,6 +177,8 @@ class Runner:
                 lines.append(f"reasoning ({how}): {shown!r}")
             for record in outcome.rounds or []:
                 lines.append(_describe_round(record))
+            if notes:
+                lines.append(f"model note: {notes}")
             lines.append(f"image: {outcome.image_path}")
             raise VerdictFailure("\n".join(lines))
 
@@ -234,3 +259,13 @@ def _verdict_json(v: Verdict) -> dict[str, Any]:
         "detector": v.detector,
         "evidence": v.evidence,
     }
+
+
+def _model_notes(image_path: Any) -> str | None:
+    """The adapter's note stored beside an image (e.g. truncated reasoning), if any."""
+    try:
+        meta = json.loads(image_path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    notes = meta.get("model_notes") if isinstance(meta, dict) else None
+    return str(notes) if notes else None

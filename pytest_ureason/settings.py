@@ -17,6 +17,7 @@ option             ini key                meaning
 --batch-size       ureason_batch_size     instances per group and per model call
 --detector         ureason_detector       object detector (``classical``)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
+--gpus             ureason_gpus           GPU ids, one per xdist worker (``0,1,2,3``)
 --ureason-json     ureason_json           write the pass-rate summary as JSON here
 --gate PATH        ureason_gate           gate the run against this baseline JSON
 --gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
@@ -78,6 +79,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "object detector (default classical)",
     ),
     ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
+    # GPU pool for xdist workers (pytest_ureason.gpus): one GPU per worker.
+    (
+        "--gpus",
+        "ureason_gpus",
+        "ureason_gpus",
+        "string",
+        "GPU ids handed one per xdist worker, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES)",
+    ),
     (
         "--ureason-json",
         "ureason_json",
@@ -165,6 +174,7 @@ class Settings:
     ocr: str
     json_path: Path | None
     rounds: int = 2
+    gpus: str | None = None
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -247,6 +257,7 @@ def from_config(config: pytest.Config) -> Settings:
         ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
         rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
+        gpus=_get(config, "ureason_gpus"),
     )
 
 
