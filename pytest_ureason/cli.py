@@ -4,6 +4,8 @@
   task and every error as ``file:line: message``; exit 1 when any file has errors.
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
+* ``ureason calibrate [--detector NAME] ...``: the judges' accuracy, false-pass and false-fail
+  rates per assertion type on ``goldens/calibration`` (:mod:`pytest_ureason.calibration`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=cmd_expand)
+    from pytest_ureason.calibration import add_parser as add_calibrate
+
+    add_calibrate(sub)
     args = parser.parse_args(argv)
     code: int = args.fn(args)
     return code

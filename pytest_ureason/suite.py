@@ -4,6 +4,7 @@ A YAML suite is a mapping::
 
     suite: ureason/arithmetic     # optional display name (default: the file's stem)
     version: 1                    # optional integer, bumped when instances change meaning
+    detector: owlv2               # optional: the object detector the verdicts require
     task: arithmetic              # default task of the instances below
     instances:
       - id: arith-001             # letters, digits, '.', '_', '-'; safe as a file name
@@ -25,9 +26,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -69,6 +70,7 @@ class Instance:
     question: str | None = None
     answer: str | None = None
     line: int = 0
+    detector: str | None = None  # the object detector its verdicts require (issue 4)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class _InstanceModel(BaseModel):
     tags: list[str] = Field(default_factory=list)
     question: str | None = None
     answer: str | None = None
+    detector: Literal["classical", "owlv2", "grounding-dino"] | None = None
 
     @field_validator("task")
     @classmethod
@@ -132,6 +135,7 @@ class _HeaderModel(BaseModel):
     suite: str | None = None
     version: int | None = None
     task: str | None = _safe_id("task", optional=True)
+    detector: Literal["classical", "owlv2", "grounding-dino"] | None = None
     instances: list[Any]
 
 
@@ -197,6 +201,7 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         model.question,
         model.answer,
         line,
+        model.detector,
     )
 
 
@@ -328,6 +333,10 @@ def _load_yaml(loader: _Loader, text: str) -> None:
     for i, raw in enumerate(entries):
         line = entries.lc.item(i)[0] + 1 if hasattr(entries, "lc") else 1
         loader.entry(raw, line, header.task, raw)
+    if header.detector is not None:  # a suite-wide detector requirement
+        loader.suite.instances = [
+            replace(i, detector=i.detector or header.detector) for i in loader.suite.instances
+        ]
 
 
 def _load_jsonl(loader: _Loader, text: str) -> None:
