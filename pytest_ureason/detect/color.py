@@ -61,10 +61,18 @@ def name_color(pixels: NDArray[np.integer]) -> ColorReading:
 CORE_FRACTION = 0.5
 
 
+def background_lab(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """The image's background color in CIELAB: the median of its border pixels."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    lab: NDArray[np.float64] = np.median(rgb_to_lab(border), axis=0)
+    return lab
+
+
 def region_color(
     rgb: NDArray[np.uint8],
     box: tuple[int, int, int, int],
     mask: NDArray[np.bool_] | None = None,
+    background: NDArray[np.float64] | None = None,
 ) -> ColorReading:
     """Name the color of an object from its own pixels.
 
@@ -72,6 +80,7 @@ def region_color(
     of the box (the central :data:`CORE_FRACTION` of each side), minus the pixels that match
     the image's background (the median of its border, within delta E 12) when at least a
     quarter of the core remains, so a thin object on a plain background is not named after it.
+    ``background`` (from :func:`background_lab`) saves recomputing it for every box.
     """
     x0, y0, x1, y1 = box
     if mask is not None:
@@ -83,8 +92,8 @@ def region_color(
     core = rgb[y0 + my : y1 + 1 - my, x0 + mx : x1 + 1 - mx].reshape(-1, 3)
     if not len(core):
         core = rgb[y0 : y1 + 1, x0 : x1 + 1].reshape(-1, 3)
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-    background = np.median(rgb_to_lab(border), axis=0)
+    if background is None:
+        background = background_lab(rgb)
     distance = np.linalg.norm(rgb_to_lab(core) - background, axis=1)
     kept = core[distance > 12]
     return name_color(kept if len(kept) >= len(core) / 4 else core)

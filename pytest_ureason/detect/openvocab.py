@@ -39,6 +39,9 @@ MODEL_TYPES = {"owlv2": "owlv2", "grounding-dino": "grounding-dino"}
 #: Grounding DINO's reference threshold for a token to name a box.
 TEXT_THRESHOLD = 0.25
 BATCH_SIZE = 8
+#: Candidate boxes per label considered by NMS (the best-scoring ones): more than any count
+#: a suite asks about, and it bounds the work when scores are flat (random weights).
+MAX_PER_LABEL = 200
 
 
 def _model_type(folder: Path) -> str | None:
@@ -78,24 +81,21 @@ def _weights_fingerprint(folder: Path) -> str:
 
 
 def nms(boxes: NDArray[np.float64], scores: NDArray[np.float64], iou: float) -> list[int]:
-    """Indices kept by greedy non-maximum suppression, best score first."""
-    order = list(np.argsort(-scores, kind="stable"))
-    keep: list[int] = []
+    """Indices kept by greedy non-maximum suppression, best score first (at most
+    :data:`MAX_PER_LABEL` candidates are considered)."""
+    order = np.argsort(-scores, kind="stable")[:MAX_PER_LABEL]
     area = (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0)
-    while order:
-        i = order.pop(0)
-        keep.append(int(i))
-        rest = np.array(order, dtype=int)
-        if not len(rest):
-            break
+    keep: list[int] = []
+    while len(order):
+        i, rest = int(order[0]), order[1:]
+        keep.append(i)
         x0 = np.maximum(boxes[i, 0], boxes[rest, 0])
         y0 = np.maximum(boxes[i, 1], boxes[rest, 1])
         x1 = np.minimum(boxes[i, 2], boxes[rest, 2])
         y1 = np.minimum(boxes[i, 3], boxes[rest, 3])
         inter = (x1 - x0).clip(0) * (y1 - y0).clip(0)
-        union = area[i] + area[rest] - inter
-        overlap = np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
-        order = [int(j) for j, o in zip(rest, overlap, strict=True) if o <= iou]
+        union = np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = rest[inter / union <= iou]
     return keep
 
 
@@ -227,13 +227,14 @@ class OpenVocabularyDetector:
     def _detections(
         self, image: Image.Image, result: dict[str, Any], labels: list[str]
     ) -> list[Detection]:
-        from pytest_ureason.detect.color import region_color
+        from pytest_ureason.detect.color import background_lab, region_color
         from pytest_ureason.detect.scene import Detection
 
         boxes = result["boxes"].detach().float().cpu().numpy().astype(np.float64)
         scores = result["scores"].detach().float().cpu().numpy().astype(np.float64)
         names = result["names"]
         rgb = np.asarray(image)
+        background = background_lab(rgb)
         w, h = image.size
         found: list[Detection] = []
         for label in labels:
@@ -251,7 +252,7 @@ class OpenVocabularyDetector:
                 )
                 if box[2] <= box[0] or box[3] <= box[1]:
                     continue
-                reading = region_color(rgb, box)
+                reading = region_color(rgb, box, background=background)
                 found.append(
                     Detection(
                         label,

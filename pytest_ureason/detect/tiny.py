@@ -102,7 +102,7 @@ def grounding_dino(size: str = "tiny") -> tuple[Any, Any]:
             decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_queries=20,
             encoder_n_points=2, decoder_n_points=2, max_text_len=32,
         )  # fmt: skip
-        sizes = {"shortest_edge": 64, "longest_edge": 96}
+        sizes = {"shortest_edge": 128, "longest_edge": 160}
     else:  # grounding-dino-tiny: Swin-T backbone, BERT-base text encoder, 900 queries
         config = GroundingDinoConfig(text_config=dict(model_type="bert", vocab_size=n))
         sizes = {"shortest_edge": 800, "longest_edge": 1333}
