@@ -60,7 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.calibrate:
         from pytest_ureason.calibration import gate_run
 
-        gate_run(settings.judges, settings.accuracy_floor, settings.store)
+        gate_run(
+            settings.judges, settings.accuracy_floor, settings.store, settings.calibration_goldens
+        )
     settings_mod.check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 

@@ -146,6 +146,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="lowest calibrated accuracy per assertion type that --calibrate accepts",
     )
     parser.addini(
+        "ureason_calibration_goldens",
+        type="string",
+        default=None,
+        help="goldens folder --calibrate measures on (default: the package's goldens/calibration)",
+    )
+    parser.addini(
         "ureason_suite_globs",
         type="args",
         default=["*.suite.yaml", "*.suite.yml", "*.suite.jsonl"],
@@ -172,6 +178,7 @@ class Settings:
     judges: JudgeConfig = JudgeConfig()
     calibrate: bool = False
     accuracy_floor: float = 0.9
+    calibration_goldens: Path | None = None
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -256,6 +263,11 @@ def from_config(config: pytest.Config) -> Settings:
         judges=judge_config(config),
         calibrate=bool(config.getoption("ureason_calibrate")),
         accuracy_floor=_floor(config.getini("ureason_accuracy_floor")),
+        calibration_goldens=(
+            Path(config.rootpath, str(config.getini("ureason_calibration_goldens")))
+            if config.getini("ureason_calibration_goldens")
+            else None
+        ),
     )
 
 

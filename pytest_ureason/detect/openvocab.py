@@ -184,14 +184,22 @@ class OpenVocabularyDetector:
 
     def detect(self, images: list[Image.Image], labels: list[str]) -> list[list[Detection]]:
         """Detections of ``labels`` in each image, scores at or above the floor, after NMS."""
-        out: list[list[Detection]] = []
+        out: list[list[Detection]] = [[] for _ in images]
         if not labels:
-            return [[] for _ in images]
-        for start in range(0, len(images), self.batch_size):
-            chunk = [im.convert("RGB") for im in images[start : start + self.batch_size]]
-            with self._lock:
-                raw = self._forward(chunk, labels)
-            out.extend(self._detections(im, r, labels) for im, r in zip(chunk, raw, strict=True))
+            return out
+        # Batch images of one size together: padding a smaller image changes what Grounding
+        # DINO sees, so a verdict would depend on its batch-mates.
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, im in enumerate(images):
+            by_size.setdefault(im.size, []).append(i)
+        for indices in by_size.values():
+            for start in range(0, len(indices), self.batch_size):
+                part = indices[start : start + self.batch_size]
+                chunk = [images[i].convert("RGB") for i in part]
+                with self._lock:
+                    raw = self._forward(chunk, labels)
+                for i, im, r in zip(part, chunk, raw, strict=True):
+                    out[i] = self._detections(im, r, labels)
         return out
 
     def _forward(self, images: list[Image.Image], labels: list[str]) -> list[dict[str, Any]]:

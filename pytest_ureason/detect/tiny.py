@@ -32,7 +32,7 @@ def _words() -> list[str]:
 
 def word_tokenizer(kind: str, max_length: int) -> Any:
     """A word-level ``PreTrainedTokenizerFast`` over the vocabulary (``kind``: clip or bert)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     vocab = {w: i for i, w in enumerate(_words())}
@@ -41,8 +41,13 @@ def word_tokenizer(kind: str, max_length: int) -> Any:
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     if kind == "clip":
         special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>"}
+        first, last = "<|startoftext|>", "<|endoftext|>"
     else:
         special = {"cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+        first, last = "[CLS]", "[SEP]"
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{first} $A {last}", special_tokens=[(first, vocab[first]), (last, vocab[last])]
+    )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         unk_token="[UNK]",
@@ -74,6 +79,8 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
         config = Owlv2Config(
             text_config=dict(vocab_size=n), vision_config=dict(image_size=side, patch_size=16)
         )
+    # Our tokenizer's start and end tokens (CLIP's ids lie outside its vocabulary).
+    config.text_config.bos_token_id, config.text_config.eos_token_id = 5, 6
     processor = Owlv2Processor(
         image_processor=Owlv2ImageProcessor(size={"height": side, "width": side}),
         tokenizer=word_tokenizer("clip", 16),
