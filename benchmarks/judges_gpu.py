@@ -50,7 +50,9 @@ def images(n: int, side: int = 384) -> list[Any]:
     from pytest_ureason.render import render_scene
     from pytest_ureason.scene import parse_scene
 
-    return [render_scene(parse_scene(f"{i % 5 + 1} red apples and a cup"), i, side) for i in range(n)]
+    return [
+        render_scene(parse_scene(f"{i % 5 + 1} red apples and a cup"), i, side) for i in range(n)
+    ]
 
 
 def emit(out: Path | None, row: dict[str, Any]) -> None:
@@ -101,17 +103,17 @@ def bench_detector(name: str, args: argparse.Namespace, out: Path | None) -> Non
             emit(out, {"model": model_name, "what": "forward", "dtype": dtype, "batch": batch,
                        "ms_per_image": 1000 * sec / batch, "device": args.device})  # fmt: skip
     model.to(torch.float32).cpu()
-    del model
     # The whole detector as the plugin loads and runs it (fp32, the default).
     with tempfile.TemporaryDirectory() as tmp:
         tiny.save_detector(name, tmp, args.size)
         det = OpenVocabularyDetector(name, tmp, args.device, batch_size=max(args.batch_list))
         for batch in args.batch_list:
             ims = images(batch)
-            sec = timed(lambda ims=ims: det.detect(ims, LABELS), args.device, max(1, args.reps // 2))
+            sec = timed(
+                lambda ims=ims: det.detect(ims, LABELS), args.device, max(1, args.reps // 2)
+            )
             emit(out, {"model": model_name, "what": "detector", "dtype": "fp32", "batch": batch,
                        "ms_per_image": 1000 * sec / batch, "device": args.device})  # fmt: skip
-        del det
     if args.device.startswith("cuda"):
         torch.cuda.empty_cache()
 

@@ -217,7 +217,9 @@ def cmd_calibrate(args: Any) -> int:
     for pair in args.judge_arg or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            print(f"ureason calibrate: --judge-arg must be KEY=VALUE, got {pair!r}", file=sys.stderr)
+            print(
+                f"ureason calibrate: --judge-arg must be KEY=VALUE, got {pair!r}", file=sys.stderr
+            )
             return 2
         options[key.strip()] = value.strip()
     config = JudgeConfig(

@@ -156,7 +156,9 @@ class Observation:
             backend = get_ocr(self.ocr_name)
             rows = self._cached(
                 backend.version,
-                lambda: [[ln.text, list(ln.box), ln.score] for ln in backend.read(self.image).lines],
+                lambda: [
+                    [ln.text, list(ln.box), ln.score] for ln in backend.read(self.image).lines
+                ],
             )
             lines = tuple(OcrLine(t, tuple(b), s) for t, b, s in rows)
             self._ocr = OcrResult(backend.name, lines)

@@ -101,7 +101,9 @@ def judges_line(judges: JudgeConfig) -> str:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     """Say which judges produced the verdicts (issue 4)."""
     s = config.stash.get(SETTINGS_KEY, None)
     if s is not None and s.model is not None and not hasattr(config, "workerinput"):

@@ -29,7 +29,7 @@ Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -175,7 +175,7 @@ class Settings:
     detector: str
     ocr: str
     json_path: Path | None
-    judges: JudgeConfig = JudgeConfig()
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
     calibrate: bool = False
     accuracy_floor: float = 0.9
     calibration_goldens: Path | None = None

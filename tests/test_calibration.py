@@ -38,7 +38,9 @@ def test_goldens_cover_every_assertion_type() -> None:
 
 
 def test_classical_is_exact_on_clean_renders() -> None:
-    clean = [g for g in GOLDENS if g.meta["perturbation"] == "none" and g.meta["renderer"] != "text"]
+    clean = [
+        g for g in GOLDENS if g.meta["perturbation"] == "none" and g.meta["renderer"] != "text"
+    ]
     result = calibrate(Judges(JudgeConfig("classical")), clean, ("count", "color", "relation"))
     rows = {r["assertion"]: r for r in result["rows"]}
     assert set(rows) == {"count", "color", "relation"}
@@ -65,8 +67,10 @@ def test_malformed_manifest_names_file_line_and_field(tmp_path: Path) -> None:
     folder = _mini(tmp_path, 2, '{"id": "x", "image": "../etc/passwd", "checks": []}')
     with pytest.raises(CalibrationError, match=r"manifest.jsonl:3: field image"):
         load_goldens(folder)
-    bad = '{"id": "x", "image": "images/a.png", "checks": [{"assertion": "count", ' \
+    bad = (
+        '{"id": "x", "image": "images/a.png", "checks": [{"assertion": "count", '
         '"params": {"object": "unicorn", "value": 1}, "expected": true}]}'
+    )
     (tmp_path / "manifest.jsonl").write_text(bad + "\n")
     with pytest.raises(CalibrationError, match=r":1: checks.0.params: .*unknown object"):
         load_goldens(tmp_path)

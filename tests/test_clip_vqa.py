@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -105,7 +105,7 @@ class CountingJudge(ReferenceModel):
     """A third-party judge: answers like the reference model, and counts its calls."""
 
     name = "counting-judge"
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def __init__(self, path: str | None, options: dict[str, str]) -> None:
         super().__init__(None, {})
@@ -124,7 +124,9 @@ def test_vqa_answers_are_cached_per_judge_revision(tmp_path: Path) -> None:
     store = Store(tmp_path)
     q = VqaParams(question="Is there an apple?", answer="yes")
     for rev in ("1", "1", "2"):
-        judges = Judges(JudgeConfig("classical", judge="counting-judge", judge_args=(("rev", rev),)))
+        judges = Judges(
+            JudgeConfig("classical", judge="counting-judge", judge_args=(("rev", rev),))
+        )
         obs = Observation(IMAGE, judges=judges, cache=StoredEvidence(store, "img"))
         verdict = evaluate("vqa", q, obs)
         assert verdict.passed and verdict.evidence["judge"] == f"counting-judge@rev-{rev}"

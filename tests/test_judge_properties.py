@@ -10,8 +10,8 @@ from pytest_ureason import vocabulary
 from pytest_ureason.assertions import (
     ColorParams,
     CountParams,
-    Observation,
     ObjectParams,
+    Observation,
     RelationParams,
     evaluate,
 )
@@ -51,7 +51,8 @@ def test_random_scenes_are_judged_correctly(scene: Scene, seed: int, size: int) 
     assert evaluate("absent", ObjectParams(object=missing), obs).passed
     if scene.relation is not None:
         a, rel, b = scene.relation
-        params = RelationParams(subject=scene.groups[a].name, relation=rel, object=scene.groups[b].name)
+        subject, obj = scene.groups[a].name, scene.groups[b].name
+        params = RelationParams(subject=subject, relation=rel, object=obj)
         assert evaluate("relation", params, obs).passed
 
 

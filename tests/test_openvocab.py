@@ -137,9 +137,7 @@ def test_plugin_runs_an_open_vocabulary_detector(
         f"--junitxml={junit}", "-p", "no:cacheprovider",
     )  # fmt: skip
     result.stdout.fnmatch_lines(["*ureason judges: detector owlv2 (auto: owlv2 weights found*"])
-    props = {
-        p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")
-    }
+    props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
     assert props["ureason_detectors"] == "owlv2"
     verdicts = json.loads(props["ureason_verdicts"])
     assert verdicts[0]["passed"] is True  # >= 0 holds whatever random weights find

@@ -44,10 +44,33 @@ FONTS = (
 )
 PERTURBATIONS = ("none", "noise", "blur", "jpeg", "scale", "gradient")
 WORDS = (
-    "OPEN", "CLOSED", "EXIT", "CAFE", "HOTEL", "SALE", "STOP", "PARK", "BAKERY", "MUSEUM",
-    "LIBRARY", "GARDEN", "PHARMACY", "STATION", "MARKET", "SCHOOL", "THEATER", "BANK",
-    "hello", "river", "window", "planet", "silver", "orange", "bridge", "forest",
-)  # fmt: skip
+    "OPEN",
+    "CLOSED",
+    "EXIT",
+    "CAFE",
+    "HOTEL",
+    "SALE",
+    "STOP",
+    "PARK",
+    "BAKERY",
+    "MUSEUM",
+    "LIBRARY",
+    "GARDEN",
+    "PHARMACY",
+    "STATION",
+    "MARKET",
+    "SCHOOL",
+    "THEATER",
+    "BANK",
+    "hello",
+    "river",
+    "window",
+    "planet",
+    "silver",
+    "orange",
+    "bridge",
+    "forest",
+)
 RELATIONS = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 
 
@@ -131,16 +154,22 @@ def _object_checks(
 
     for name, n in counts.items():
         add("count", {"object": name, "op": "==", "value": n}, True)
-        add("count", {"object": name, "op": "==", "value": n + rng.choice([-1, 1]) if n > 1
-                      else n + 1}, False)  # fmt: skip
+        add(
+            "count",
+            {"object": name, "op": "==", "value": n + rng.choice([-1, 1]) if n > 1 else n + 1},
+            False,
+        )
         add("count", {"object": name, "op": ">=", "value": n + 1}, False)
         add("present", {"object": name}, True)
         add("absent", {"object": name}, False)
         add("color", {"object": name, "color": colors[name]}, True)
         wrong = rng.choice([c for c in vocabulary.COLOR_NAMES if c != colors[name]])
         add("color", {"object": name, "color": wrong}, False)
-        add("vqa", {"question": f"How many {vocabulary.plural(name, 2)} are there?",
-                    "answer": str(n)}, True)  # fmt: skip
+        add(
+            "vqa",
+            {"question": f"How many {vocabulary.plural(name, 2)} are there?", "answer": str(n)},
+            True,
+        )
         add("vqa", {"question": f"What color is the {name}?", "answer": wrong}, False)
     for name in absent:
         add("present", {"object": name}, False)
@@ -148,7 +177,9 @@ def _object_checks(
         add("count", {"object": name, "op": "==", "value": 0}, True)
         add("vqa", {"question": f"Is there a {name}?", "answer": "no"}, True)
     names = list(counts)
-    for a, b in ((names[i], names[j]) for i in range(len(names)) for j in range(len(names)) if i < j):
+    for a, b in (
+        (names[i], names[j]) for i in range(len(names)) for j in range(len(names)) if i < j
+    ):
         ax = sum(c[0] for c in centers[a]) / len(centers[a])
         ay = sum(c[1] for c in centers[a]) / len(centers[a])
         bx = sum(c[0] for c in centers[b]) / len(centers[b])
@@ -156,8 +187,11 @@ def _object_checks(
         dx, dy = bx - ax, by - ay
         if max(abs(dx), abs(dy)) < 0.12 * side:
             continue  # too close to call: no ground truth
-        rel = ("left of" if dx > 0 else "right of") if abs(dx) >= abs(dy) else (
-            "above" if dy > 0 else "below")  # fmt: skip
+        rel = (
+            ("left of" if dx > 0 else "right of")
+            if abs(dx) >= abs(dy)
+            else ("above" if dy > 0 else "below")
+        )
         add("relation", {"subject": a, "relation": rel, "object": b}, True)
         add("relation", {"subject": a, "relation": RELATIONS[rel], "object": b}, False)
     main = names[0]
@@ -171,8 +205,10 @@ def _objects_image(rng: random.Random, index: int, how: str) -> tuple[Image.Imag
     pool = [o for o in vocabulary.objects()]
     k = rng.choice([1, 2, 2, 3])
     chosen = rng.sample(pool, k)
-    objects = [(o.name, rng.choice(vocabulary.COLOR_NAMES), rng.randint(1, 5 if k > 1 else 7))
-               for o in chosen]  # fmt: skip
+    objects = [
+        (o.name, rng.choice(vocabulary.COLOR_NAMES), rng.randint(1, 5 if k > 1 else 7))
+        for o in chosen
+    ]
     renderer = "grid" if index % 2 == 0 else "scatter"
     if renderer == "grid":
         scene = Scene(groups=[Group(n, c, col) for n, col, c in objects])
@@ -182,8 +218,10 @@ def _objects_image(rng: random.Random, index: int, how: str) -> tuple[Image.Imag
         from pytest_ureason.detect.scene import detect
 
         # The renderer's own layout: read the boxes back from the clean drawing.
-        placed = [(d.label, dict((n, col) for n, col, _ in objects)[d.label], d.box)
-                  for d in detect(image)]  # fmt: skip
+        placed = [
+            (d.label, dict((n, col) for n, col, _ in objects)[d.label], d.box)
+            for d in detect(image)
+        ]
         if sorted(p[0] for p in placed) != sorted(n for n, _, c in objects for _ in range(c)):
             raise RuntimeError(f"image {index}: the clean grid drawing does not read back")
     else:
@@ -193,11 +231,16 @@ def _objects_image(rng: random.Random, index: int, how: str) -> tuple[Image.Imag
     image = _perturb(image, how, rng)
     scale = image.width / side
     truth = {
-        "objects": [{"name": n, "color": c, "box": [round(v * scale) for v in b]}
-                    for n, c, b in placed],  # fmt: skip
+        "objects": [
+            {"name": n, "color": c, "box": [round(v * scale) for v in b]} for n, c, b in placed
+        ],
     }
-    return image, {"renderer": renderer, "perturbation": how, "truth": truth,
-                   "checks": _object_checks(rng, placed, side)}  # fmt: skip
+    return image, {
+        "renderer": renderer,
+        "perturbation": how,
+        "truth": truth,
+        "checks": _object_checks(rng, placed, side),
+    }
 
 
 def _text_image(rng: random.Random, index: int, how: str) -> tuple[Image.Image, dict[str, Any]]:
@@ -217,8 +260,12 @@ def _text_image(rng: random.Random, index: int, how: str) -> tuple[Image.Image, 
     cx, cy = SIZE / 2 + rng.uniform(-30, 30), rng.uniform(0.3, 0.75) * SIZE
     if on_sign:
         w = draw.textlength(text, font=font) + 30
-        draw.rectangle((cx - w / 2, cy - size * 0.9, cx + w / 2, cy + size * 0.9),
-                       fill=(252, 252, 248), outline=(60, 60, 60), width=3)  # fmt: skip
+        draw.rectangle(
+            (cx - w / 2, cy - size * 0.9, cx + w / 2, cy + size * 0.9),
+            fill=(252, 252, 248),
+            outline=(60, 60, 60),
+            width=3,
+        )
     draw.text((cx, cy), text, font=font, fill=ink, anchor="mm")
     image = _perturb(image, how, rng)
     other = rng.choice([w for w in WORDS if w.lower() not in text.lower()])
@@ -226,16 +273,28 @@ def _text_image(rng: random.Random, index: int, how: str) -> tuple[Image.Image, 
         {"assertion": "text", "params": {"contains": text}, "expected": True},
         {"assertion": "text", "params": {"equals": text}, "expected": True},
         {"assertion": "text", "params": {"contains": other}, "expected": False},
-        {"assertion": "vqa", "params": {"question": "What does the sign say?",
-                                        "answer": text}, "expected": True},  # fmt: skip
-        {"assertion": "vqa", "params": {"question": "What does the sign say?",
-                                        "answer": other}, "expected": False},  # fmt: skip
+        {
+            "assertion": "vqa",
+            "params": {"question": "What does the sign say?", "answer": text},
+            "expected": True,
+        },
+        {
+            "assertion": "vqa",
+            "params": {"question": "What does the sign say?", "answer": other},
+            "expected": False,
+        },
     ]
     if any(ch.isdigit() for ch in text):
         wrong = str(int(number) + rng.choice([1, 10, 100]))
         checks.append({"assertion": "text", "params": {"contains": wrong}, "expected": False})
-    return image, {"renderer": "text", "font": used, "font_size": size,
-                   "perturbation": how, "truth": {"texts": [text]}, "checks": checks}  # fmt: skip
+    return image, {
+        "renderer": "text",
+        "font": used,
+        "font_size": size,
+        "perturbation": how,
+        "truth": {"texts": [text]},
+        "checks": checks,
+    }
 
 
 def main() -> None:

@@ -141,16 +141,21 @@ class OpenVocabularyDetector:
         self.name = name
         folder = find_weights(name, path)
         if folder is None:
-            where = f"{path} holds no {name} model (config.json model_type " \
-                f"{MODEL_TYPES[name]!r})" if path else (
-                f"{DEFAULT_CHECKPOINTS[name]} is not in the Hugging Face cache")
+            where = (
+                f"{path} holds no {name} model (config.json model_type {MODEL_TYPES[name]!r})"
+                if path
+                else (f"{DEFAULT_CHECKPOINTS[name]} is not in the Hugging Face cache")
+            )
             raise DetectorUnavailable(
                 f"detector {name!r} has no weights: {where}; pass --detector-path FOLDER "
                 "(a save_pretrained folder) or use --detector classical"
             )
         try:
+            import importlib
+
             import torch
-            import transformers
+
+            transformers: Any = importlib.import_module("transformers")
         except ImportError as exc:
             raise DetectorUnavailable(
                 f"detector {name!r} needs torch and transformers: pip install "
@@ -171,15 +176,15 @@ class OpenVocabularyDetector:
             self.processor: Any = classes[0].from_pretrained(folder, local_files_only=True)
             self.model: Any = classes[1].from_pretrained(folder, local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise DetectorUnavailable(f"detector {name!r} failed to load from {folder}: {exc}")
+            raise DetectorUnavailable(
+                f"detector {name!r} failed to load from {folder}: {exc}"
+            ) from exc
         self.model.to(device).eval()
         self.device = device
         self.folder = folder
         self.floor = min(THRESHOLDS[name].values()) if floor is None else floor
         self.batch_size = max(1, batch_size)
-        self.version = (
-            f"{detector_version(name)}-w{_weights_fingerprint(folder)}-f{self.floor:g}"
-        )
+        self.version = f"{detector_version(name)}-w{_weights_fingerprint(folder)}-f{self.floor:g}"
         self._lock = threading.Lock()
 
     def detect(self, images: list[Image.Image], labels: list[str]) -> list[list[Detection]]:

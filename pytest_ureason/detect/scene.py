@@ -60,7 +60,8 @@ def _background(pixels: NDArray[np.int16]) -> NDArray[np.float64]:
         return flat
     gx = (np.arange(w) / w - 0.5)[None, :, None]
     gy = (np.arange(h) / h - 0.5)[:, None, None]
-    return coef[0] + gx * coef[1] + gy * coef[2]
+    plane: NDArray[np.float64] = coef[0] + gx * coef[1] + gy * coef[2]
+    return plane
 
 
 def _read_badge(gray: NDArray[np.float64], box: tuple[int, int, int, int]) -> int | None:

@@ -13,6 +13,7 @@ vocabularies are not on this machine); it tokenizes queries to a similar number 
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def _words() -> list[str]:
 def word_tokenizer(kind: str, max_length: int) -> Any:
     """A word-level ``PreTrainedTokenizerFast`` over the vocabulary (``kind``: clip or bert)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+
+    tf: Any = importlib.import_module("transformers")
 
     vocab = {w: i for i, w in enumerate(_words())}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
@@ -48,7 +50,7 @@ def word_tokenizer(kind: str, max_length: int) -> Any:
     tok.post_processor = processors.TemplateProcessing(
         single=f"{first} $A {last}", special_tokens=[(first, vocab[first]), (last, vocab[last])]
     )
-    return PreTrainedTokenizerFast(
+    return tf.PreTrainedTokenizerFast(
         tokenizer_object=tok,
         unk_token="[UNK]",
         pad_token="[PAD]",
@@ -59,12 +61,7 @@ def word_tokenizer(kind: str, max_length: int) -> Any:
 
 def owlv2(size: str = "tiny") -> tuple[Any, Any]:
     """(processor, model) of OWLv2 with random weights."""
-    from transformers import (
-        Owlv2Config,
-        Owlv2ForObjectDetection,
-        Owlv2ImageProcessor,
-        Owlv2Processor,
-    )
+    tf: Any = importlib.import_module("transformers")
 
     n = len(_words())
     if size == "tiny":
@@ -73,33 +70,28 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
                     num_hidden_layers=2, vocab_size=n, max_position_embeddings=16)
         vision = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4,
                       num_hidden_layers=2, image_size=side, patch_size=16)
-        config = Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
+        config = tf.Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
     else:  # owlv2-base-patch16: ViT-B/16 at 960 px, CLIP text tower
         side = 960
-        config = Owlv2Config(
+        config = tf.Owlv2Config(
             text_config=dict(vocab_size=n), vision_config=dict(image_size=side, patch_size=16)
         )
     # Our tokenizer's start and end tokens (CLIP's ids lie outside its vocabulary).
     config.text_config.bos_token_id, config.text_config.eos_token_id = 5, 6
-    processor = Owlv2Processor(
-        image_processor=Owlv2ImageProcessor(size={"height": side, "width": side}),
+    processor = tf.Owlv2Processor(
+        image_processor=tf.Owlv2ImageProcessor(size={"height": side, "width": side}),
         tokenizer=word_tokenizer("clip", 16),
     )
-    return processor, Owlv2ForObjectDetection(config).eval()
+    return processor, tf.Owlv2ForObjectDetection(config).eval()
 
 
 def grounding_dino(size: str = "tiny") -> tuple[Any, Any]:
     """(processor, model) of Grounding DINO with random weights."""
-    from transformers import (
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoImageProcessor,
-        GroundingDinoProcessor,
-    )
+    tf: Any = importlib.import_module("transformers")
 
     n = len(_words())
     if size == "tiny":
-        config = GroundingDinoConfig(
+        config = tf.GroundingDinoConfig(
             backbone_config=dict(model_type="swin", embed_dim=16, depths=[1, 1, 1, 1],
                                  num_heads=[1, 1, 1, 1], image_size=64, window_size=4,
                                  out_features=["stage2", "stage3", "stage4"]),
@@ -111,22 +103,21 @@ def grounding_dino(size: str = "tiny") -> tuple[Any, Any]:
         )  # fmt: skip
         sizes = {"shortest_edge": 128, "longest_edge": 160}
     else:  # grounding-dino-tiny: Swin-T backbone, BERT-base text encoder, 900 queries
-        config = GroundingDinoConfig(text_config=dict(model_type="bert", vocab_size=n))
+        config = tf.GroundingDinoConfig(text_config=dict(model_type="bert", vocab_size=n))
         sizes = {"shortest_edge": 800, "longest_edge": 1333}
-    processor = GroundingDinoProcessor(
-        image_processor=GroundingDinoImageProcessor(size=sizes),
+    processor = tf.GroundingDinoProcessor(
+        image_processor=tf.GroundingDinoImageProcessor(size=sizes),
         tokenizer=word_tokenizer("bert", 256),
     )
-    return processor, GroundingDinoForObjectDetection(config).eval()
+    return processor, tf.GroundingDinoForObjectDetection(config).eval()
 
 
 def save_detector(name: str, folder: str | Path, size: str = "tiny") -> Path:
     """Build ``name`` (``owlv2`` or ``grounding-dino``) with random weights and save it as a
     ``save_pretrained`` folder that :class:`~pytest_ureason.detect.openvocab.OpenVocabularyDetector`
     loads like a real checkpoint."""
-    import transformers
-
-    transformers.utils.logging.disable_progress_bar()
+    tf: Any = importlib.import_module("transformers")
+    tf.utils.logging.disable_progress_bar()
     build = {"owlv2": owlv2, "grounding-dino": grounding_dino}[name]
     processor, model = build(size)
     folder = Path(folder)
