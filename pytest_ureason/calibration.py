@@ -173,9 +173,10 @@ def calibrate(
         checks = [c for c in golden.checks if types is None or c[0] in types]
         specs = tuple(AssertionSpec(n, p) for n, p, _ in checks)
         spent: dict[tuple[str, str], float] = {}
-        if judges.detector().open_vocabulary:  # one detector pass for every label
+        labels = object_labels(specs)
+        if labels and judges.detector().open_vocabulary:  # one detector pass for every label
             start = time.perf_counter()
-            obs.prefetch(object_labels(specs))
+            obs.prefetch(labels)
             key = ("objects", judges.detector_name)
             if by is not None:
                 key = ("objects", f"{key[1]}/{golden.meta.get(by, '-')}")
@@ -289,14 +290,14 @@ def _pct(value: list[float] | None) -> str:
 def format_table(result: dict[str, Any]) -> list[str]:
     """The calibration table: one row per assertion type and judge."""
     head = (
-        f"{'assertion':<10}{'judge':<22}{'checks':>7}  {'accuracy %':<17}"
+        f"{'assertion':<10}{'judge':<28}{'checks':>7}  {'accuracy %':<17}"
         f"{'false pass %':<17}{'false fail %':<17}{'ms/image':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
         ms = f"{r['ms_per_image']:9.1f}" if r["ms_per_image"] is not None else f"{'-':>9}"
         lines.append(
-            f"{r['assertion']:<10}{r['judge'][:21]:<22}{r['checks']:>7}  "
+            f"{r['assertion']:<10}{r['judge'][:27]:<28}{r['checks']:>7}  "
             f"{_pct(r['accuracy']):<17}{_pct(r['false_pass']):<17}{_pct(r['false_fail']):<17}{ms}"
         )
     lines.append("intervals: 95% Wilson; ms/image: median time of the judge's pass over one image")

@@ -64,20 +64,20 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
     tf: Any = importlib.import_module("transformers")
 
     n = len(_words())
+    # Our tokenizer's ids of its start, end and padding tokens (CLIP's lie outside it).
+    ids = dict(bos_token_id=5, eos_token_id=6, pad_token_id=0)
     if size == "tiny":
         side = 64
         text = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                    num_hidden_layers=2, vocab_size=n, max_position_embeddings=16)
+                    num_hidden_layers=2, vocab_size=n, max_position_embeddings=16, **ids)
         vision = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4,
                       num_hidden_layers=2, image_size=side, patch_size=16)
         config = tf.Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
     else:  # owlv2-base-patch16: ViT-B/16 at 960 px, CLIP text tower
         side = 960
         config = tf.Owlv2Config(
-            text_config=dict(vocab_size=n), vision_config=dict(image_size=side, patch_size=16)
+            text_config=dict(vocab_size=n, **ids), vision_config=dict(image_size=side, patch_size=16)
         )
-    # Our tokenizer's start and end tokens (CLIP's ids lie outside its vocabulary).
-    config.text_config.bos_token_id, config.text_config.eos_token_id = 5, 6
     processor = tf.Owlv2Processor(
         image_processor=tf.Owlv2ImageProcessor(size={"height": side, "width": side}),
         tokenizer=word_tokenizer("clip", 16),
