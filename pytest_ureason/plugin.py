@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.harness import Case
-    from pytest_ureason.judges import JudgeConfig
+    from pytest_ureason.judges import JudgeConfig, Judges
     from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.results import ResultsCollector  # noqa: F401
 
@@ -193,6 +193,15 @@ def ureason_model(pytestconfig: pytest.Config, ureason_runner: Runner) -> Unifie
     if pytestconfig.stash[SETTINGS_KEY].model is None:
         pytest.skip("no model: pass --model NAME (e.g. --model reference)")
     return ureason_runner.harness.model
+
+
+@pytest.fixture(scope="session")
+def ureason_judges(pytestconfig: pytest.Config) -> Judges:
+    """The run's judges (``--detector``, ``--ocr``, ``--clip-*``, ``--judge``), loaded lazily,
+    once per worker: ``expect(image, judges=ureason_judges).vqa(...)``."""
+    from pytest_ureason.judges import shared
+
+    return shared(pytestconfig.stash[SETTINGS_KEY].judges)
 
 
 @pytest.fixture

@@ -166,3 +166,28 @@ def test_plugin_vqa_needs_a_judge(pytester: pytest.Pytester) -> None:
     assert verdict["evidence"]["judge"].startswith("reference@reference-")
     result = pytester.runpytest("suites", "--model", "reference", "--judge", "nope")
     result.stderr.fnmatch_lines(["*--judge: unknown model 'nope'*"])
+
+
+def test_fluent_vqa_and_clip_use_the_runs_judges(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_ureason import expect
+
+        def test_apples(generate, ureason_judges):
+            image = generate("3 red apples")
+            expect(image, judges=ureason_judges).vqa("How many apples are there?", "3")
+            with pytest.raises(AssertionError, match="judge answered 'red'"):
+                expect(image, judges=ureason_judges).vqa("What color is the apple?", "blue")
+
+        def test_clip_needs_weights(generate, ureason_judges):
+            from pytest_ureason.detect import DetectorUnavailable
+            with pytest.raises(DetectorUnavailable, match="--clip-weights"):
+                expect(generate("3 red apples"), judges=ureason_judges).clip("apples")
+        """
+    )
+    result = pytester.runpytest(
+        "--model", "reference", "--judge", "reference", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2)
