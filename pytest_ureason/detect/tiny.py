@@ -76,7 +76,8 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
     else:  # owlv2-base-patch16: ViT-B/16 at 960 px, CLIP text tower
         side = 960
         config = tf.Owlv2Config(
-            text_config=dict(vocab_size=n, **ids), vision_config=dict(image_size=side, patch_size=16)
+            text_config=dict(vocab_size=n, **ids),
+            vision_config=dict(image_size=side, patch_size=16),
         )
     processor = tf.Owlv2Processor(
         image_processor=tf.Owlv2ImageProcessor(size={"height": side, "width": side}),
