@@ -57,7 +57,7 @@ def images(n: int, side: int = 384) -> list[Any]:
 
 def emit(out: Path | None, row: dict[str, Any]) -> None:
     ms = f"{row['ms_per_image']:9.2f}"
-    print(f"{row['model']:<16}{row['what']:<10}{row['dtype']:<6}{row['batch']:>6}{ms}", flush=True)
+    print(f"{row['model']:<20}{row['what']:<10}{row['dtype']:<6}{row['batch']:>6}{ms}", flush=True)
     if out is not None:
         with out.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
@@ -171,7 +171,7 @@ def main() -> None:
     transformers.utils.logging.set_verbosity_error()
     where = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {where}")
-    print(f"{'model':<16}{'what':<10}{'dtype':<6}{'batch':>6}{'ms/image':>9}")
+    print(f"{'model':<20}{'what':<10}{'dtype':<6}{'batch':>6}{'ms/image':>9}")
     for name in args.models.split(","):
         if name == "clip":
             bench_clip(args, out)

@@ -117,8 +117,11 @@ def save_detector(name: str, folder: str | Path, size: str = "tiny") -> Path:
     """Build ``name`` (``owlv2`` or ``grounding-dino``) with random weights and save it as a
     ``save_pretrained`` folder that :class:`~pytest_ureason.detect.openvocab.OpenVocabularyDetector`
     loads like a real checkpoint."""
+    import torch
+
     tf: Any = importlib.import_module("transformers")
     tf.utils.logging.disable_progress_bar()
+    torch.manual_seed(0)  # the same random weights every time
     build = {"owlv2": owlv2, "grounding-dino": grounding_dino}[name]
     processor, model = build(size)
     folder = Path(folder)
