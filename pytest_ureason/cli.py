@@ -2,10 +2,17 @@
 
 * ``ureason suites [PATH ...]``: validate suite files (default: ``suites/``), print instances per
   task and every error as ``file:line: message``; exit 1 when any file has errors.
+* ``ureason report RESULTS... [--html PATH] [--json PATH]``: merge junit XML results
+  (:mod:`pytest_ureason.report_cmd`).
+* ``ureason gate RESULTS... --baseline PATH``: the release gate (:mod:`pytest_ureason.gate_cmd`).
+* ``ureason export --passing RESULTS... --out DIR``: passing generations as a training set
+  (:mod:`pytest_ureason.export`).
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
 * ``ureason calibrate [--detector NAME] ...``: the judges' accuracy, false-pass and false-fail
   rates per assertion type on ``goldens/calibration`` (:mod:`pytest_ureason.calibration`).
+* ``ureason gap RESULTS.json ...``: the understanding-generation Gap Score of one or more
+  ``--ureason-json`` files (:mod:`pytest_ureason.gapscore`).
 """
 
 from __future__ import annotations
@@ -91,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     from pytest_ureason.calibration import add_parser as add_calibrate
 
     add_calibrate(sub)
+    from pytest_ureason import export, gate_cmd, report_cmd
+
+    report_cmd.add_parser(sub)
+    gate_cmd.add_parser(sub)
+    export.add_parser(sub)
+    from pytest_ureason.gapscore import add_parser as add_gap_parser  # studies (issue 5)
+
+    add_gap_parser(sub)
     args = parser.parse_args(argv)
     code: int = args.fn(args)
     return code

@@ -3,6 +3,10 @@
 * ``direct``: draw from the prompt.
 * ``reasoning``: reason about the prompt, then draw from prompt + reasoning in one context.
 * ``decontext``: the same reasoning; draw from only the refined prompt extracted from it.
+* ``interleaved``: plan (the same reasoning), draft, reflect, refine, for up to ``--rounds``
+  rounds (:mod:`pytest_ureason.interleaved`).
+* ``understand``: answer the instance's understanding question in text, no image
+  (:mod:`pytest_ureason.understand`); only instances with a ``question`` get this condition.
 
 The reasoning is produced once per (model, instance, seed) and shared by ``reasoning`` and
 ``decontext``, so the two conditions are a paired comparison on identical reasoning.
@@ -22,10 +26,20 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Condition = Literal["direct", "reasoning", "decontext"]
-CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
+Condition = Literal["direct", "reasoning", "decontext", "interleaved", "understand"]
+CONDITIONS: tuple[Condition, ...] = (
+    "direct",
+    "reasoning",
+    "decontext",
+    "interleaved",
+    "understand",
+)
 DEFAULT_CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
 NEEDS_REASONING: frozenset[str] = frozenset({"reasoning", "decontext"})
+#: Conditions whose reasoning (the plan) is made once per instance and seed and shared.
+SHARES_REASONING: frozenset[str] = frozenset({"reasoning", "decontext", "interleaved"})
+#: Conditions scored by assertions on an image (all but ``understand``).
+GENERATION_CONDITIONS: tuple[str, ...] = ("direct", "reasoning", "decontext", "interleaved")
 
 _TAGS = ("refined_prompt", "refined")
 _LABELS = (
@@ -103,7 +117,7 @@ class GenerationRequest:
 
 
 def generation_request(condition: str, prompt: str, reasoning: str | None) -> GenerationRequest:
-    """What to draw for an instance under a condition.
+    """What to draw for an instance under a condition (for ``interleaved``: the first draft).
 
     Raises:
         ValueError: unknown condition, a reasoning condition without reasoning, or decontext
@@ -111,11 +125,16 @@ def generation_request(condition: str, prompt: str, reasoning: str | None) -> Ge
     """
     if condition == "direct":
         return GenerationRequest(prompt)
-    if condition not in NEEDS_REASONING:
+    if condition not in CONDITIONS:
         raise ValueError(f"unknown condition {condition!r} (known: {', '.join(CONDITIONS)})")
+    if condition not in SHARES_REASONING:
+        raise ValueError(
+            f"condition {condition!r} draws no image from a prompt "
+            f"(image conditions: {', '.join(GENERATION_CONDITIONS)})"
+        )
     if reasoning is None:
         raise ValueError(f"condition {condition!r} needs reasoning")
-    if condition == "reasoning":
+    if condition in ("reasoning", "interleaved"):  # interleaved: the draft, drawn from the plan
         return GenerationRequest(prompt, reasoning)
     refined = extract_refined(reasoning).prompt
     if not refined:

@@ -11,7 +11,9 @@ that fail alone fail (see :func:`pytest_ureason.batching.run_batched`).
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +22,7 @@ import pytest
 
 from pytest_ureason.batching import BatchStats, Failed, run_batched
 from pytest_ureason.conditions import (
-    NEEDS_REASONING,
+    SHARES_REASONING,
     GenerationRequest,
     extract_refined,
     generation_request,
@@ -75,6 +77,9 @@ class Outcome:
     refined_method: str | None = None
     error: str | None = None
     unsupported: str | None = None
+    answer: str | None = None  # understand: the model's text answer
+    draft_path: Path | None = None  # interleaved: the first draft (judged for fix/break)
+    rounds: list[dict[str, Any]] | None = None  # interleaved: one record per image drawn
 
 
 @dataclass
@@ -88,6 +93,9 @@ class Throughput:
     reason_seconds: float = 0.0
     stats: BatchStats = field(default_factory=BatchStats)
 
+
+#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
+MODEL_NOTES = "ureason.notes"
 
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
@@ -138,12 +146,16 @@ class Harness:
         *,
         model_path: str | None = None,
         model_args: dict[str, str] | None = None,
+        rounds: int = 2,
     ):
         self.model = model
+        self.rounds = rounds
         self.store = store
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
         self.throughput = Throughput()
+        #: Called after each generated batch with (images in it, seconds since the call began).
+        self.on_progress: Callable[[int, float], None] | None = None
         # Everything that can change an output enters the store key: the adapter's own
         # revision and settings, and the run's weights (path and fingerprint) and options.
         self._identity: dict[str, Any] = {
@@ -154,6 +166,8 @@ class Harness:
             "model_path": str(Path(model_path).expanduser().resolve()) if model_path else None,
             "weights": path_fingerprint(model_path) if model_path else None,
         }
+        #: Short hash of everything above: which model, weights and settings made an output.
+        self.fingerprint = content_key(**self._identity)[:16]
 
     def _reason_key(self, instance: Instance, seed: int) -> str:
         return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
@@ -172,7 +186,7 @@ class Harness:
         """Reasoning per (task, id, seed), from the store or made in batches."""
         wanted: dict[tuple[str, str, int], tuple[Instance, int]] = {}
         for case in cases:
-            if case.condition in NEEDS_REASONING:
+            if case.condition in SHARES_REASONING:
                 wanted[(case.instance.task, case.instance.id, case.seed)] = (
                     case.instance,
                     case.seed,
@@ -236,13 +250,20 @@ class Harness:
             raise
 
     def _prepare(self, todo: list[Case]) -> None:
+        from pytest_ureason.interleaved import refine
+        from pytest_ureason.understand import answer_cases
+
+        understand = [c for c in todo if c.condition == "understand"]
+        todo = [c for c in todo if c.condition != "understand"]
+        if understand:
+            answer_cases(self, understand)
         reasonings = self._reasonings(todo)
         pending: list[tuple[Case, GenerationRequest, str]] = []
         for case in todo:
             outcome = Outcome()
             self.outcomes[case] = outcome
             reasoning: str | None = None
-            if case.condition in NEEDS_REASONING:
+            if case.condition in SHARES_REASONING:
                 made = reasonings[(case.instance.task, case.instance.id, case.seed)]
                 if isinstance(made, BaseException):
                     _record_failure(outcome, "reason", made)
@@ -264,6 +285,9 @@ class Harness:
                 pending.append((case, request, key))
         if pending:
             self._generate(pending)
+        interleaved = [c for c in todo if c.condition == "interleaved"]
+        if interleaved:
+            refine(self, interleaved, self.rounds)
 
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """One image for a plain test, through the store."""
@@ -294,16 +318,22 @@ class Harness:
             return img.convert("RGB")
 
     def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from PIL import Image
 
         done = 0
         start = time.perf_counter()
+        # PNG encoding releases the GIL: a batch's images are written in parallel.
+        writers = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
 
         def progress(n: int) -> None:
             nonlocal done
             done += n
             rate = done / max(time.perf_counter() - start, 1e-9)
             log.info("ureason: generated %d/%d images (%.1f images/s)", done, len(pending), rate)
+            if self.on_progress is not None:
+                self.on_progress(n, time.perf_counter() - start)
 
         def call(batch: list[tuple[Case, GenerationRequest, str]]) -> list[Path]:
             images = self.model.generate(
@@ -312,8 +342,9 @@ class Harness:
                 [r.context for _, r, _ in batch],
             )
             _check_outputs("generate", images, len(batch), Image.Image)
-            paths = []
-            for (case, request, key), image in zip(batch, images, strict=True):
+
+            def write(job: tuple[tuple[Case, GenerationRequest, str], Image.Image]) -> Path:
+                (case, request, key), image = job
                 meta = {
                     "condition": case.condition,
                     "prompt": request.prompt,
@@ -323,17 +354,24 @@ class Harness:
                     "task": case.instance.task,
                     **self._identity,
                 }
-                paths.append(self.store.put_image(key, image, meta))
-            return paths
+                notes = image.info.get(MODEL_NOTES)  # e.g. "reasoning truncated to 77 tokens"
+                if notes:
+                    meta["model_notes"] = str(notes)
+                return self.store.put_image(key, image, meta)
 
-        results = run_batched(
-            call,
-            pending,
-            self.batch_size,
-            on_batch=progress,
-            stats=self.throughput.stats,
-            catch=MODEL_ERRORS,
-        )
+            return list(writers.map(write, zip(batch, images, strict=True)))
+
+        try:
+            results = run_batched(
+                call,
+                pending,
+                self.batch_size,
+                on_batch=progress,
+                stats=self.throughput.stats,
+                catch=MODEL_ERRORS,
+            )
+        finally:
+            writers.shutdown()
         self.throughput.generate_seconds += time.perf_counter() - start
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]

@@ -130,8 +130,11 @@ class SuiteFile(pytest.File):
         skip = None
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
+        shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
         for instance in instances:
             for condition in settings.conditions:
+                if condition == "understand" and instance.question is None:
+                    continue  # only bidirectional instances are answered in text
                 for seed in range(settings.seeds):
                     case = Case(instance, condition, seed)
                     item = InstanceItem.from_parent(self, name=case.name, callobj=_instance_test)
@@ -144,6 +147,9 @@ class SuiteFile(pytest.File):
                             ("ureason_task", instance.task),
                             ("ureason_instance", instance.id),
                             ("ureason_seed", seed),
+                            # For `ureason report` / `--gate`: which suite version, which shard.
+                            ("ureason_suite", f"{suite.name}@{suite.version or 0}"),
+                            *shard_prop,
                         ]
                     )
                     if skip is not None:

@@ -36,13 +36,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     settings_mod.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Validate options; register the results collector and xdist hooks when a model is set."""
+    """Pin an xdist worker to its GPU first; validate options; register the results collector
+    and xdist hooks when a model is set."""
+    from pytest_ureason.gpus import pin_worker
+
+    pin_worker(config)
     settings = settings_mod.from_config(config)
     config.stash[SETTINGS_KEY] = settings
     config.stash[COLLECTOR_KEY] = None
     config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
     if settings.model is None:
+        if config.getoption("ureason_gate") or config.getoption("ureason_regen_baseline"):
+            raise pytest.UsageError("--gate needs --model: a gate compares a model's run")
         return
     from pytest_ureason.models.base import ModelLoadError, get_factory
 
@@ -69,10 +76,30 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ResultsCollector(settings)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, "ureason-results")
+    from pytest_ureason.gate_plugin import options_of  # --gate / --ureason-regen-baseline
+
+    gate = options_of(config)
+    if gate is not None:
+        config.pluginmanager.register(gate, "ureason-gate")
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_ureason.xdist_support import XdistHooks
 
         config.pluginmanager.register(XdistHooks(collector), "ureason-xdist")
+        from pytest_ureason.gpus import GpuHooks, pool_from
+
+        pool = pool_from(settings.gpus)
+        if len(pool):
+            config.pluginmanager.register(GpuHooks(pool), "ureason-gpus")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with a model and a GPU pool: one worker per GPU."""
+    if settings_mod._get(config, "ureason_model") is None:
+        return None
+    from pytest_ureason.gpus import pool_from
+
+    return len(pool_from(settings_mod._get(config, "ureason_gpus"))) or None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -182,7 +209,12 @@ def ureason_runner(pytestconfig: pytest.Config) -> Runner:
     """The per-worker runner: loads the model once, prepares groups, judges items."""
     runner = pytestconfig.stash.get(RUNNER_KEY, None)
     if runner is None:
-        runner = Runner(pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}))
+        reporter = None
+        if not hasattr(pytestconfig, "workerinput"):
+            reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+        runner = Runner(
+            pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}), reporter
+        )
         pytestconfig.stash[RUNNER_KEY] = runner
     return runner
 

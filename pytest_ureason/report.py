@@ -13,7 +13,14 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-GAPS: tuple[tuple[str, str], ...] = (("decontext", "reasoning"), ("reasoning", "direct"))
+GAPS: tuple[tuple[str, str], ...] = (
+    ("decontext", "reasoning"),
+    ("reasoning", "direct"),
+    # The bidirectional gap: answering an item in text against drawing it (where both ran).
+    ("understand", "direct"),
+    ("understand", "reasoning"),
+    ("understand", "decontext"),
+)
 
 
 def wilson(passed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
@@ -29,6 +36,28 @@ def wilson(passed: int, total: int, z: float = 1.959964) -> tuple[float, float]:
     return (lo, hi)
 
 
+def mcnemar_exact(fixed: int, broken: int) -> float:
+    """Two-sided exact McNemar p-value of paired binary outcomes.
+
+    Under the null hypothesis the discordant pairs split evenly, so the count ``fixed`` among
+    ``fixed + broken`` is Binomial(n, 1/2); the p-value doubles the smaller tail (capped at 1).
+
+    Args:
+        fixed: pairs that pass under the second condition (or run) and failed under the first.
+        broken: pairs that failed under the second and passed under the first.
+    """
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    k = min(fixed, broken)
+    term = total = 1  # C(n, 0), then C(n, i) built up exactly in integers
+    for i in range(1, k + 1):
+        term = term * (n - i + 1) // i
+        total += term
+    tail: float = total / 2**n
+    return min(1.0, 2.0 * tail)
+
+
 @dataclass(frozen=True)
 class Record:
     """The result of one suite item."""
@@ -39,6 +68,8 @@ class Record:
     instance: str
     seed: int
     outcome: str  # passed | failed | error | skipped
+    rounds: int | None = None  # interleaved: refinements made after the draft
+    draft: str | None = None  # interleaved: the first draft's verdict (passed | failed)
 
 
 @dataclass
@@ -87,6 +118,11 @@ class Gap:
     def diff(self) -> float | None:
         """Difference of pass rates over the pairs (better - worse)."""
         return (self.fixed - self.broken) / self.pairs if self.pairs else None
+
+    @property
+    def p_value(self) -> float:
+        """Two-sided exact McNemar p-value over the discordant pairs."""
+        return mcnemar_exact(self.fixed, self.broken)
 
 
 @dataclass
@@ -140,6 +176,7 @@ class Summary:
                 "fixed": g.fixed,
                 "broken": g.broken,
                 "diff": g.diff,
+                "mcnemar_p": g.p_value,
             }
             for g in self.gaps
         ]
@@ -174,7 +211,10 @@ def format_table(summary: Summary, conditions: list[str]) -> list[str]:
             if not per_task:
                 continue
             parts = [
-                f"{g.task} {100 * (g.diff or 0):+.1f} (+{g.fixed}/-{g.broken})" for g in per_task
+                f"{g.task} {100 * (g.diff or 0):+.1f} (+{g.fixed}/-{g.broken}, p={g.p_value:.2g})"
+                for g in per_task
             ]
-            lines.append(f"gap {better} - {worse} (pts, fixed/broken pairs): " + ", ".join(parts))
+            lines.append(
+                f"gap {better} - {worse} (pts, fixed/broken pairs, McNemar p): " + ", ".join(parts)
+            )
     return lines

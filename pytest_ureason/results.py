@@ -8,6 +8,7 @@ XML records, whichever process ran the item.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ class ResultsCollector:
         outcome = _outcome(report, props)
         if outcome is None:
             return
+        rounds = props.get("ureason_rounds")
+        draft = props.get("ureason_draft_outcome")
         self.records[report.nodeid] = Record(
             str(props["ureason_model"]),
             str(props["ureason_condition"]),
@@ -56,12 +59,51 @@ class ResultsCollector:
             str(props["ureason_instance"]),
             int(str(props["ureason_seed"])),
             outcome,
+            int(str(rounds)) if rounds is not None else None,
+            str(draft) if draft is not None else None,
         )
 
     def add_throughput(self, counters: dict[str, float]) -> None:
         """Add a worker's generation counters."""
         for key, value in counters.items():
             self.throughput[key] = self.throughput.get(key, 0.0) + value
+
+    def _gap_scores(self) -> dict[str, Any]:
+        """Gap Scores (computed once) when ``understand`` ran beside a generation condition."""
+        if not hasattr(self, "_gaps"):
+            self._gaps: dict[str, Any] = {}
+            if "understand" in self.settings.conditions:
+                from pytest_ureason.gapscore import gap_scores
+
+                try:
+                    self._gaps = gap_scores(list(self.records.values()))
+                except ValueError as exc:  # pragma: no cover - records are well formed
+                    self.json_error = f"ureason: gap score not computed: {exc}"
+        return self._gaps
+
+    def _study_lines(self) -> list[str]:
+        """Terminal lines of the interleaved fix/break counts and the Gap Score."""
+        from pytest_ureason.interleaved import count_fixes, format_fixes
+
+        lines = format_fixes(count_fixes(list(self.records.values())))
+        if self._gap_scores():
+            from pytest_ureason.irt import format_scores
+
+            for condition, scores in self._gap_scores().items():
+                lines.extend(format_scores(scores, condition))
+        return lines
+
+    def _study_json(self) -> dict[str, Any]:
+        from pytest_ureason.interleaved import count_fixes
+
+        out: dict[str, Any] = {}
+        fixes = count_fixes(list(self.records.values()))
+        if fixes:
+            out["interleaved"] = fixes
+        gaps = self._gap_scores()
+        if gaps:
+            out["gap_scores"] = {c: [s.to_json() for s in rows] for c, rows in gaps.items()}
+        return out
 
     def summary(self) -> Summary:
         """The summary of everything recorded so far."""
@@ -75,6 +117,8 @@ class ResultsCollector:
         tr = terminalreporter
         tr.write_sep("=", "ureason pass rates")
         for line in format_table(self.summary(), list(self.settings.conditions)):
+            tr.write_line(line)
+        for line in self._study_lines():
             tr.write_line(line)
         t = self.throughput
         if t.get("images") or t.get("reused"):
@@ -102,7 +146,9 @@ class ResultsCollector:
             "model": self.settings.model,
             "conditions": list(self.settings.conditions),
             **self.summary().to_json(),
+            **self._study_json(),
             "throughput": self.throughput,
+            "items": [asdict(r) for r in self.records.values()],
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -36,11 +37,30 @@ class VerdictFailure(AssertionError):
 class Runner:
     """Loads the model once and runs suite items in prepared groups."""
 
-    def __init__(self, settings: Settings, groups: dict[str, list[Case]]):
+    def __init__(
+        self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None
+    ):
         self.settings = settings
         self.groups = groups
         self._harness: Harness | None = None
         self._load_error: str | None = None
+        # Progress of long generation, shown in the terminal (none on xdist workers).
+        self.reporter = reporter
+        self._total = sum(len(cases) for cases in groups.values())
+        self._made = 0
+        self._seconds = 0.0
+
+    def _progress(self, images: int, seconds: float) -> None:
+        """One terminal line per generated batch: images made so far, and the rate."""
+        self._made += images
+        harness = self._harness
+        spent = (harness.throughput.generate_seconds if harness else 0.0) + seconds
+        ready = self._made + (harness.throughput.reused if harness else 0)
+        if self.reporter is not None:
+            self.reporter.write_line(
+                f"ureason: {ready}/{self._total} images ready, {self._made} generated "
+                f"({self._made / max(spent, 1e-9):.2f} images/s)"
+            )
 
     @property
     def harness(self) -> Harness:
@@ -67,7 +87,9 @@ class Runner:
                     self.settings.batch_size,
                     model_path=self.settings.model_path,
                     model_args=self.settings.model_args,
+                    rounds=self.settings.rounds,
                 )
+                self._harness.on_progress = self._progress
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
@@ -121,12 +143,6 @@ class Runner:
 
     def run_item(self, item: pytest.Item) -> None:
         """Generate (if needed) and judge one item; raise on failure."""
-        from PIL import Image
-
-        from pytest_ureason.assertions import Observation, evaluate
-        from pytest_ureason.detect import DetectorUnavailable
-        from pytest_ureason.store import StoredEvidence
-
         case = item.stash[CASE_KEY]
         props = item.user_properties
         try:
@@ -134,20 +150,69 @@ class Runner:
         except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
             props.append(("ureason_outcome", "error"))
             raise
+        props.append(("ureason_prompt", case.instance.prompt[:4000]))
+        props.append(("ureason_fingerprint", self.harness.fingerprint))
         if outcome.reasoning is not None:
             props.append(("ureason_reasoning", outcome.reasoning[:4000]))
         if outcome.drawn_prompt is not None:
             props.append(("ureason_drawn_prompt", outcome.drawn_prompt[:4000]))
         if outcome.refined_method is not None:
             props.append(("ureason_refined_method", outcome.refined_method))
+        if outcome.rounds is not None:
+            from pytest_ureason.interleaved import rounds_made
+
+            props.append(("ureason_rounds", rounds_made(outcome.rounds)))
+            props.append(("ureason_interleaved", _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
             pytest.skip(outcome.unsupported)
+        if case.condition == "understand" and outcome.error is None:
+            self._score_answer(case, outcome, props)
+            return
         if outcome.error is not None or outcome.image_path is None:
             props.append(("ureason_outcome", "error"))
             props.append(("ureason_reason", outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
         props.append(("ureason_image", str(outcome.image_path)))
-        data = outcome.image_path.read_bytes()
+        notes = _model_notes(outcome.image_path)
+        if notes:
+            props.append(("ureason_model_notes", notes))
+        verdicts = self._judge(case, outcome.image_path, props)
+        failed = [v for v in verdicts if not v.passed]
+        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
+        props.append(("ureason_verdicts", json.dumps([_verdict_json(v) for v in verdicts])))
+        props.append(("ureason_reason", "; ".join(v.reason for v in (failed or verdicts))))
+        if outcome.draft_path is not None:
+            same = outcome.draft_path == outcome.image_path
+            draft_ok = not failed if same else self._draft_passed(case, outcome.draft_path, props)
+            props.append(("ureason_draft_image", str(outcome.draft_path)))
+            props.append(("ureason_draft_outcome", "passed" if draft_ok else "failed"))
+        props.append(("ureason_outcome", "failed" if failed else "passed"))
+        if failed:
+            lines = [v.reason for v in failed]
+            lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
+            if outcome.reasoning is not None:
+                flat = " ".join(outcome.reasoning.split())
+                shown = flat if len(flat) <= 300 else flat[:297] + "..."
+                how = {"reasoning": "in context", "interleaved": "the plan"}.get(
+                    case.condition, "refined prompt taken"
+                )
+                lines.append(f"reasoning ({how}): {shown!r}")
+            for record in outcome.rounds or []:
+                lines.append(_describe_round(record))
+            if notes:
+                lines.append(f"model note: {notes}")
+            lines.append(f"image: {outcome.image_path}")
+            raise VerdictFailure("\n".join(lines))
+
+    def _judge(self, case: Case, path: Path, props: list[tuple[str, object]]) -> list[Verdict]:
+        """Evaluate the instance's assertions on a stored image."""
+        from PIL import Image
+
+        from pytest_ureason.assertions import Observation, evaluate
+        from pytest_ureason.detect import DetectorUnavailable
+        from pytest_ureason.store import StoredEvidence
+
+        data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as img:
             image = img.convert("RGB")
         # Evidence is keyed by the image's bytes: a regenerated image is judged afresh.
@@ -166,24 +231,53 @@ class Runner:
                     props.append(("ureason_outcome", "error"))
                     props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
                     raise
-        except DetectorUnavailable as exc:
+        except DetectorUnavailable as exc:  # a judge without weights: skip, with the reason
             props.append(("ureason_reason", str(exc)))
             pytest.skip(str(exc))
-        failed = [v for v in verdicts if not v.passed]
-        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
-        props.append(("ureason_verdicts", json.dumps([_verdict_json(v) for v in verdicts])))
-        props.append(("ureason_reason", "; ".join(v.reason for v in (failed or verdicts))))
-        props.append(("ureason_outcome", "failed" if failed else "passed"))
-        if failed:
-            lines = [v.reason for v in failed]
-            lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
-            if outcome.reasoning is not None:
-                flat = " ".join(outcome.reasoning.split())
-                shown = flat if len(flat) <= 300 else flat[:297] + "..."
-                how = "in context" if case.condition == "reasoning" else "refined prompt taken"
-                lines.append(f"reasoning ({how}): {shown!r}")
-            lines.append(f"image: {outcome.image_path}")
-            raise VerdictFailure("\n".join(lines))
+        return verdicts
+
+    def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
+        """Whether the interleaved condition's first draft passes the assertions."""
+        verdicts = self._judge(case, path, props)
+        return all(v.passed for v in verdicts)
+
+    def _score_answer(self, case: Case, outcome: Outcome, props: list[tuple[str, object]]) -> None:
+        """Score an ``understand`` item's text answer; raise on a wrong answer."""
+        from pytest_ureason.understand import score_answer
+
+        instance = case.instance
+        reply = outcome.answer or ""
+        verdict = score_answer(reply, instance.answer or "", instance.accept)
+        props.append(("ureason_question", (instance.question or "")[:4000]))
+        props.append(("ureason_expected", instance.answer or ""))
+        props.append(("ureason_answer", reply[:4000]))
+        props.append(("ureason_reason", verdict.reason))
+        props.append(("ureason_outcome", "passed" if verdict.passed else "failed"))
+        if not verdict.passed:
+            raise VerdictFailure(verdict.reason)
+
+
+def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
+    """The interleaved rounds as JSON, reflections shortened until it fits ``limit``."""
+    text = json.dumps(rounds)
+    for keep in (1000, 200, 0):
+        if len(text) <= limit:
+            break
+        text = json.dumps(
+            [{**r, "reflection": str(r.get("reflection", ""))[:keep]} for r in rounds]
+        )
+    return text
+
+
+def _describe_round(record: dict[str, Any]) -> str:
+    kind = "draft (prompt + plan)" if record.get("round") == 0 else "refinement"
+    line = f"round {record.get('round')} {kind}: drew {str(record.get('prompt'))[:200]!r}"
+    if record.get("readable") is False:
+        line += "; reflection did not follow the format (no verdict, violations or prompt)"
+    elif "violations" in record:
+        found = record["violations"]
+        line += "; reflection: " + (", ".join(found)[:300] if found else "no violation")
+    return line
 
 
 def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
@@ -209,3 +303,13 @@ def _verdict_json(v: Verdict) -> dict[str, Any]:
         "detector": v.detector,
         "evidence": v.evidence,
     }
+
+
+def _model_notes(image_path: Any) -> str | None:
+    """The adapter's note stored beside an image (e.g. truncated reasoning), if any."""
+    try:
+        meta = json.loads(image_path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    notes = meta.get("model_notes") if isinstance(meta, dict) else None
+    return str(notes) if notes else None

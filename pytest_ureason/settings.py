@@ -17,13 +17,20 @@ option             ini key                meaning
 --batch-size       ureason_batch_size     instances per group and per model call
 --detector         ureason_detector       object detector (``auto``, ``classical``, ``owlv2``...)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
+--gpus             ureason_gpus           GPU ids, one per xdist worker (``0,1,2,3``)
 --ureason-json     ureason_json           write the pass-rate summary as JSON here
+--gate PATH        ureason_gate           gate the run against this baseline JSON
+--gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
+--gate-min-effect  ureason_gate_min_eff.. smallest pass-rate drop that fails (0.02)
+--rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
 =================  =====================  ==========================================
 
 Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
 ``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
 ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
+
+``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
 
 from __future__ import annotations
@@ -78,12 +85,28 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "object detector: auto (default), classical, owlv2 or grounding-dino",
     ),
     ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
+    # GPU pool for xdist workers (pytest_ureason.gpus): one GPU per worker.
+    (
+        "--gpus",
+        "ureason_gpus",
+        "ureason_gpus",
+        "string",
+        "GPU ids handed one per xdist worker, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES)",
+    ),
     (
         "--ureason-json",
         "ureason_json",
         "ureason_json",
         "string",
         "write pass rates and gaps as JSON to this path",
+    ),
+    # studies (issue 5): the interleaved condition's reflect-refine rounds
+    (
+        "--rounds",
+        "ureason_rounds",
+        "ureason_rounds",
+        "string",
+        "interleaved condition: most reflect-refine rounds after the draft (default 2)",
     ),
 )
 # Judges (issue 4): detector weights and thresholds, CLIP, the VQA judge model, calibration.
@@ -104,7 +127,8 @@ _LISTS: tuple[tuple[str, str, str, str], ...] = (
         "--condition",
         "ureason_conditions",
         "ureason_conditions",
-        f"condition to run (repeatable; {', '.join(CONDITIONS)}; default all three)",
+        f"condition to run (repeatable; {', '.join(CONDITIONS)}; "
+        "default direct, reasoning, decontext)",
     ),
     ("--task", "ureason_tasks", "ureason_tasks", "run only this task (repeatable)"),
     (
@@ -151,6 +175,25 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="goldens folder --calibrate measures on (default: the package's goldens/calibration)",
     )
+    # Release gate (pytest_ureason.gate): compare with a stored baseline, or write one.
+    gate = parser.getgroup("ureason-gate", "pytest-ureason release gate")
+    for option, dest, help_text in (
+        ("--gate", "ureason_gate", "baseline JSON to gate this run against"),
+        ("--gate-alpha", "ureason_gate_alpha", "significance level of the gate (default 0.05)"),
+        (
+            "--gate-min-effect",
+            "ureason_gate_min_effect",
+            "smallest pass-rate drop that fails the gate, 0..1 (default 0.02)",
+        ),
+    ):
+        gate.addoption(option, dest=dest, default=None, help=help_text)
+        parser.addini(dest, help=help_text, type="string", default=None)  # type: ignore[arg-type]
+    gate.addoption(
+        "--ureason-regen-baseline",
+        dest="ureason_regen_baseline",
+        action="store_true",
+        help="write (or refresh) the --gate baseline from this run instead of gating",
+    )
     parser.addini(
         "ureason_suite_globs",
         type="args",
@@ -179,6 +222,8 @@ class Settings:
     calibrate: bool = False
     accuracy_floor: float = 0.9
     calibration_goldens: Path | None = None
+    rounds: int = 2
+    gpus: str | None = None
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -260,6 +305,8 @@ def from_config(config: pytest.Config) -> Settings:
         ),
         ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
+        rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
+        gpus=_get(config, "ureason_gpus"),
         judges=judge_config(config),
         calibrate=bool(config.getoption("ureason_calibrate")),
         accuracy_floor=_floor(config.getini("ureason_accuracy_floor")),

@@ -18,7 +18,13 @@ A YAML suite is a mapping::
         seed: 1
 
 (a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
-instance or a generator spec. Loading never raises on bad content: every problem becomes a
+instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
+``evaluation_metadata.jsonl``) is recognised by its first entry and read by its importer
+(:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
+(and optionally ``accept``: other right answers) for the ``understand`` condition, and may
+show the model an image with the question: ``question_image`` (a file inside the suite's
+folder) or ``question_scene`` (a scene description, rendered by the reference renderer).
+Loading never raises on bad content: every problem becomes a
 :class:`SuiteError` naming the file, line and field, and every valid instance still loads.
 """
 
@@ -30,7 +36,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pytest_ureason import assertions
 from pytest_ureason.generators import GeneratorError, expand
@@ -70,6 +83,9 @@ class Instance:
     question: str | None = None
     answer: str | None = None
     line: int = 0
+    accept: tuple[str, ...] = ()
+    question_image: str | None = None  # absolute path, checked at load time
+    question_scene: str | None = None  # a scene description, rendered for the question
     detector: str | None = None  # the object detector its verdicts require (issue 4)
 
 
@@ -110,9 +126,27 @@ class _InstanceModel(BaseModel):
     expect: list[dict[str, Any]] = Field(min_length=1)
     refined: str | None = Field(default=None, min_length=1)
     tags: list[str] = Field(default_factory=list)
-    question: str | None = None
-    answer: str | None = None
+    question: str | None = Field(default=None, min_length=1, max_length=20000)
+    answer: str | None = Field(default=None, min_length=1, max_length=2000)
+    accept: list[str] = Field(default_factory=list)
+    question_image: str | None = Field(default=None, min_length=1, max_length=500)
+    question_scene: str | None = Field(default=None, min_length=1, max_length=2000)
     detector: Literal["classical", "owlv2", "grounding-dino"] | None = None
+
+    @model_validator(mode="after")
+    def _question_with_answer(self) -> _InstanceModel:
+        if (self.question_image or self.question_scene) and self.question is None:
+            raise ValueError("'question_image' / 'question_scene' need a 'question'")
+        if self.question_image and self.question_scene:
+            raise ValueError("give 'question_image' or 'question_scene', not both")
+        if (self.question is None) != (self.answer is None):
+            missing = "answer" if self.answer is None else "question"
+            raise ValueError(
+                f"a bidirectional instance needs both 'question' and 'answer' ({missing} missing)"
+            )
+        if self.accept and self.answer is None:
+            raise ValueError("'accept' lists alternatives to 'answer', which is missing")
+        return self
 
     @field_validator("task")
     @classmethod
@@ -201,6 +235,9 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         model.question,
         model.answer,
         line,
+        tuple(model.accept),
+        model.question_image,
+        model.question_scene,
         model.detector,
     )
 
@@ -231,6 +268,11 @@ class _Loader:
         self.suite.errors.append(SuiteError(self.path, line, message))
 
     def add(self, instance: Instance) -> None:
+        if instance.question_image is not None:
+            resolved = self.image_path(instance)
+            if resolved is None:
+                return
+            instance = replace(instance, question_image=str(resolved))
         key = f"{instance.task}/{instance.id}"
         if key in self.seen:
             self.error(
@@ -240,6 +282,22 @@ class _Loader:
             return
         self.seen[key] = instance.line
         self.suite.instances.append(instance)
+
+    def image_path(self, instance: Instance) -> Path | None:
+        """The question image of an instance: a file inside the suite file's folder."""
+        rel = Path(str(instance.question_image))
+        folder = self.path.parent.resolve()
+        where = f"instance {instance.id!r}: field question_image"
+        try:
+            resolved = (folder / rel).resolve()
+            resolved.relative_to(folder)
+        except (ValueError, OSError):
+            self.error(instance.line, f"{where}: must be a path inside {folder}, got {str(rel)!r}")
+            return None
+        if not resolved.is_file():
+            self.error(instance.line, f"{where}: no such file {str(rel)!r} next to the suite")
+            return None
+        return resolved
 
     def entry(self, raw: Any, line: int, default_task: str | None, node: Any = None) -> None:
         if not isinstance(raw, dict):
@@ -340,6 +398,9 @@ def _load_yaml(loader: _Loader, text: str) -> None:
 
 
 def _load_jsonl(loader: _Loader, text: str) -> None:
+    from pytest_ureason.formats import sniff
+
+    importer = None
     for number, row in enumerate(text.splitlines(), start=1):
         if not row.strip():
             continue
@@ -350,6 +411,13 @@ def _load_jsonl(loader: _Loader, text: str) -> None:
             continue
         except RecursionError:
             loader.error(number, "invalid JSON: nested too deeply")
+            continue
+        if importer is None:  # the first entry decides the format of the whole file
+            importer = sniff(raw) or "ureason"
+        if importer == "geneval":
+            from pytest_ureason.formats.geneval import load_row
+
+            load_row(loader, raw, number)
             continue
         loader.entry(raw, number, None)
 

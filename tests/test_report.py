@@ -56,7 +56,7 @@ def test_cells_and_paired_gaps() -> None:
     assert lines[0].startswith("model m: pass rate")
     assert any(line.startswith("arith") and "75.0%" in line for line in lines)
     assert any(
-        line.startswith("gap decontext - reasoning") and "arith +25.0 (+2/-1)" in line
+        line.startswith("gap decontext - reasoning") and "arith +25.0 (+2/-1, p=1)" in line
         for line in lines
     )
     data = summary.to_json()

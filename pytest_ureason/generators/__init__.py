@@ -18,7 +18,7 @@ GeneratorFn = Callable[[int, int], list[dict[str, Any]]]
 T = TypeVar("T")
 
 _REGISTRY: dict[str, GeneratorFn] = {}
-_BUILTIN_MODULES = ("arithmetic", "attribute", "code", "spatial", "text")
+_BUILTIN_MODULES = ("arithmetic", "attribute", "code", "spatial", "text", "gapeval", "unisandbox")
 
 
 class GeneratorError(ValueError):

@@ -14,6 +14,7 @@ A factory is called as ``factory(model_path, options)`` where ``model_path`` is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -65,6 +66,15 @@ class UnifiedModel(Protocol):
 ModelFactory = Callable[[str | None, dict[str, str]], UnifiedModel]
 _REGISTRY: dict[str, ModelFactory] = {}
 
+#: Adapters shipped with the plugin, imported only when named (no reinstall needed to find
+#: them, and no torch import until one is used).
+BUILTIN: dict[str, str] = {
+    "reference": "pytest_ureason.models.reference:ReferenceModel",
+    "janus-pro": "pytest_ureason.models.janus:JanusProModel",
+    "composite": "pytest_ureason.models.composite:CompositeModel",
+    "http": "pytest_ureason.models.http:HttpModel",
+}
+
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
     """Register an adapter factory under ``name`` (used by ``--model NAME``)."""
@@ -82,7 +92,7 @@ def _entry_point_factories() -> dict[str, Any]:
 
 def model_names() -> list[str]:
     """Every adapter name known in code or through entry points."""
-    return sorted({*_REGISTRY, *_entry_point_factories()})
+    return sorted({*_REGISTRY, *BUILTIN, *_entry_point_factories()})
 
 
 def get_factory(name: str) -> ModelFactory:
@@ -91,12 +101,12 @@ def get_factory(name: str) -> ModelFactory:
     Raises:
         ModelLoadError: no adapter of that name, or its entry point fails to import.
     """
-    if name == "reference" and name not in _REGISTRY:
-        from pytest_ureason.models.reference import ReferenceModel
-
-        return ReferenceModel
     if name in _REGISTRY:
         return _REGISTRY[name]
+    if name in BUILTIN:
+        module, _, attr = BUILTIN[name].partition(":")
+        factory: ModelFactory = getattr(import_module(module), attr)
+        return factory
     eps = _entry_point_factories()
     if name not in eps:
         raise ModelLoadError(
@@ -104,10 +114,10 @@ def get_factory(name: str) -> ModelFactory:
             f"register in the entry-point group {ENTRY_POINT_GROUP!r}"
         )
     try:
-        factory: ModelFactory = eps[name].load()
+        loaded: ModelFactory = eps[name].load()
     except Exception as exc:
         raise ModelLoadError(f"adapter {name!r} failed to import: {exc}") from exc
-    return factory
+    return loaded
 
 
 def load_model(

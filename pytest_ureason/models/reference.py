@@ -12,8 +12,12 @@ capabilities of a unified model, built so that a run shows every part of the har
   what they mean; from prompt + reasoning it is led by the prompt's first mentions, the failure
   mode the UReason paper documents; from a refined prompt alone it draws the answer.
 * ``answer`` answers simple questions about its own scenes (counts, colors, presence,
-  positions, sign text) with the classical detector and OCR, and text questions with the
-  solvers.
+  positions, sign text) with the classical detector and OCR. A text question (no image) is
+  solved like a prompt, and the asked attribute (after ``Question:``: how many, which color,
+  which object, which order, what text) is read off the solved scene. A reflection request
+  (:data:`pytest_ureason.interleaved.REFLECT_TEMPLATE`) is answered by solving the prompt,
+  comparing the target scene with what the detector finds in the image, and listing each
+  difference as a violation, with the solved scene as the corrected prompt.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from pytest_ureason.models.base import ModelLoadError
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from pytest_ureason.solvers import Solution
 
 #: The modules whose source decides what the reference model writes and draws.
 SOURCE_MODULES = (
@@ -111,7 +117,9 @@ class ReferenceModel:
         for image, question in zip(images, questions, strict=True):
             if image is None:
                 solution = solve(question)
-                out.append(solution.answer if solution is not None else "I don't know.")
+                out.append(_answer_from_solution(solution, question))
+            elif _REFLECT_RE.search(question):
+                out.append(_reflect(image, question))
             else:
                 out.append(_answer_about(image, question))
         return out
@@ -154,3 +162,88 @@ def _answer_about(image: Image.Image, question: str) -> str:
         return "I see no objects."
     parts = [f"{n} {vocabulary.plural(name, n)}" for name, n in counts.items()]
     return "I see " + ", ".join(parts) + "."
+
+
+_REFLECT_RE = re.compile(
+    r"^-----\n(?P<prompt>[\s\S]*?)\n-----$(?=[\s\S]*corrected prompt)", re.I | re.M
+)
+_ASK_RE = re.compile(r"question\s*:", re.IGNORECASE)
+
+
+def _answer_from_solution(solution: Solution | None, question: str) -> str:
+    """Answer a text question from the scene its solution describes."""
+    from pytest_ureason.scene import parse_scene
+
+    if solution is None:
+        return "I don't know."
+    scene = parse_scene(solution.refined)
+    asks = list(_ASK_RE.finditer(question))
+    ask = question[asks[-1].end() :] if asks else question
+    q = ask.lower()
+    named = [vocabulary.canonical_object(m) for m in vocabulary.object_pattern().findall(q)]
+    group = next((g for g in scene.groups if g.name in named), None)
+    if group is None and scene.groups:
+        group = scene.groups[0]
+    if re.search(r"\b(sign|text|written|say|says|read|reads|word)\b", q):
+        return scene.texts[0] if scene.texts else "There is no text."
+    if group is None:
+        return solution.answer
+    color = group.color or vocabulary.lookup_object(group.name).default_color  # type: ignore[union-attr]
+    if "how many" in q:
+        return str(group.count)
+    if re.search(r"\b(order|left to right|top to bottom|arrangement)\b", q):
+        return ", ".join(g.name for g in scene.groups)
+    if "color" in q and re.search(r"\b(which|what) (object|thing|one)\b", q):
+        return f"{color} {group.name}"
+    if "color" in q:
+        return color
+    if re.search(r"\b(which|what) (object|thing|one|animal|item)\b", q):
+        return group.name
+    return solution.answer
+
+
+def _reflect(image: Image.Image, question: str) -> str:
+    """Compare an image with the scene its prompt asks for; reply in the reflection format."""
+    from pytest_ureason.assertions import Observation, RelationParams, evaluate
+    from pytest_ureason.scene import describe, parse_scene
+    from pytest_ureason.solvers import solve
+
+    found = _REFLECT_RE.search(question)
+    prompt = found.group("prompt").strip() if found else question
+    solution = solve(prompt)
+    target = parse_scene(solution.refined if solution is not None else prompt)
+    obs = Observation(image)
+    violations: list[str] = []
+    for g in target.groups:
+        seen = obs.objects(g.name)
+        if len(seen) != g.count:
+            violations.append(
+                f"expected {g.count} {vocabulary.plural(g.name, g.count)}, found {len(seen)}"
+            )
+        wrong = sorted({d.color for d in seen if g.color and d.color != g.color})
+        if wrong:
+            violations.append(f"the {g.name} should be {g.color}, not {', '.join(wrong)}")
+    wanted = {g.name for g in target.groups}
+    for name in sorted({d.label for d in obs.detections} - wanted):
+        violations.append(f"unexpected {name} in the image")
+    if target.relation is not None:
+        a, rel, b = target.relation
+        subject, other = target.groups[a].name, target.groups[b].name
+        params = RelationParams(subject=subject, relation=rel, object=other)
+        if not evaluate("relation", params, obs).passed:
+            violations.append(f"the {subject} should be {rel} the {other}")
+    if target.order is not None:
+        rel = "left of" if target.order == "row" else "above"
+        for first, second in zip(target.groups, target.groups[1:], strict=False):
+            params = RelationParams(subject=first.name, relation=rel, object=second.name)
+            if not evaluate("relation", params, obs).passed:
+                violations.append(f"the {first.name} should be {rel} the {second.name}")
+    read = obs.ocr.text.upper() if target.texts else ""
+    for text in target.texts:
+        if text.upper() not in read:
+            violations.append(f'the sign should read "{text}"')
+    corrected = solution.refined if solution is not None else describe(target)
+    lines = [f"Verdict: {'no' if violations else 'yes'}", "Violations:"]
+    lines += [f"- {v}" for v in violations] or ["- none"]
+    lines.append(f"Corrected prompt: {corrected}")
+    return "\n".join(lines)

@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-FAMILIES = ("code", "text", "spatial", "attribute", "arithmetic")
+FAMILIES = ("mapping", "code", "text", "spatial", "attribute", "arithmetic")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def solver(family: str) -> SolverFn:
 
 
 def solve(prompt: str) -> Solution | None:
-    """Try every family's solver in turn (code, text, spatial, attribute, arithmetic).
+    """Try every family's solver in turn (mapping, code, text, spatial, attribute, arithmetic).
 
     Returns:
         The first solution found, or None when no solver recognises the prompt.

@@ -1,0 +1,292 @@
+"""Release gates: compare a run with a stored baseline, instance by instance.
+
+A baseline (``goldens/baselines/NAME.json``) records, for one model, the outcome of every suite
+item of a run, grouped by suite with the suite's version, and the model's fingerprint. A gate
+pairs each item of this run with the same item (task, instance, condition, seed) in the
+baseline and, per condition, counts the pairs that broke (passed before, not now) and that got
+fixed. An exact McNemar test on those discordant pairs decides:
+
+* **regression** (the gate fails): more broke than got fixed, ``p < alpha``, and the pass rate
+  over the pairs dropped by at least ``min_effect``;
+* **improvement** (signalled, never a failure): the same the other way round; refresh the
+  baseline (``--ureason-regen-baseline``) so the next gate holds the new level.
+
+Every flipped item is listed either way. Items of a suite whose version differs from the
+baseline's are not compared (the gate says so); when nothing at all can be compared, the gate
+fails rather than pass on no evidence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pytest_ureason.junit_read import Item
+from pytest_ureason.report import mcnemar_exact
+
+FORMAT = "pytest-ureason-baseline"
+FORMAT_VERSION = 1
+OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be read or written, naming the file and the field."""
+
+
+@dataclass
+class Baseline:
+    """Outcomes of one model's run, per suite (with its version)."""
+
+    model: str
+    fingerprints: list[str]
+    suites: dict[str, dict[str, Any]]  # name -> {"version": str, "items": {item id: outcome}}
+    created: str = ""
+
+    @classmethod
+    def from_items(cls, items: list[Item], model: str) -> Baseline:
+        """The baseline of ``model``'s items."""
+        suites: dict[str, dict[str, Any]] = {}
+        prints = set()
+        for item in items:
+            if item.props.get("ureason_model") != model:
+                continue
+            name, version = item.suite() or ("", "")
+            entry = suites.setdefault(name, {"version": version, "items": {}})
+            entry["items"][item.item_id] = item.record.outcome
+            if item.props.get("ureason_fingerprint"):
+                prints.add(item.props["ureason_fingerprint"])
+        for entry in suites.values():
+            entry["items"] = dict(sorted(entry["items"].items()))
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return cls(model, sorted(prints), dict(sorted(suites.items())), stamp)
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's JSON form (with pass rates per condition, for a reader)."""
+        rates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for entry in self.suites.values():
+            for item_id, outcome in entry["items"].items():
+                if outcome != "skipped":
+                    cond = _condition(item_id)
+                    rates[cond][0] += outcome == "passed"
+                    rates[cond][1] += 1
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "created": self.created,
+            "model": self.model,
+            "fingerprints": self.fingerprints,
+            "pass_rates": {c: {"passed": p, "scored": n} for c, (p, n) in sorted(rates.items())},
+            "suites": self.suites,
+        }
+
+    def write(self, path: Path) -> None:
+        """Write atomically.
+
+        Raises:
+            BaselineError: the file cannot be written.
+        """
+        from pytest_ureason.store import _atomic_write
+
+        try:
+            _atomic_write(path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
+        except OSError as exc:
+            raise BaselineError(f"{path}: cannot write the baseline: {exc}") from None
+
+    @classmethod
+    def read(cls, path: Path) -> Baseline:
+        """Read and validate a baseline file.
+
+        Raises:
+            BaselineError: naming the file and the field that is wrong.
+        """
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise BaselineError(
+                f"{path}: cannot read the baseline: {exc.strerror or exc}"
+            ) from None
+        except ValueError as exc:
+            raise BaselineError(f"{path}: not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise BaselineError(f"{path}: not a pytest-ureason baseline (field 'format')")
+        if data.get("version") != FORMAT_VERSION:
+            raise BaselineError(
+                f"{path}: field 'version': {data.get('version')!r} is not {FORMAT_VERSION}"
+            )
+        model, suites = data.get("model"), data.get("suites")
+        if not isinstance(model, str) or not model:
+            raise BaselineError(f"{path}: field 'model' must be a non-empty string")
+        if not isinstance(suites, dict):
+            raise BaselineError(f"{path}: field 'suites' must be an object")
+        for name, entry in suites.items():
+            where = f"{path}: field suites[{name!r}]"
+            if not isinstance(entry, dict) or not isinstance(entry.get("items"), dict):
+                raise BaselineError(f"{where}: must be an object with 'version' and 'items'")
+            for item_id, outcome in entry["items"].items():
+                if outcome not in OUTCOMES or "[" not in item_id:
+                    raise BaselineError(f"{where}.items[{item_id!r}]: bad outcome {outcome!r}")
+            entry["version"] = str(entry.get("version", ""))
+        prints = data.get("fingerprints", [])
+        return cls(model, [str(p) for p in prints], suites, str(data.get("created", "")))
+
+
+def _condition(item_id: str) -> str:
+    """The condition of ``task/instance[condition-sSEED]``."""
+    inside = item_id.rpartition("[")[2].rstrip("]")
+    return inside.rpartition("-s")[0] or inside
+
+
+@dataclass
+class ConditionGate:
+    """The comparison of one condition."""
+
+    condition: str
+    pairs: int = 0
+    before: int = 0  # passed in the baseline
+    after: int = 0  # passed in this run
+    broken: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    p_value: float = 1.0
+    status: str = "unchanged"  # unchanged | regression | improvement | not significant
+
+    @property
+    def effect(self) -> float:
+        """Change of the pass rate over the pairs (this run - baseline)."""
+        return (len(self.fixed) - len(self.broken)) / self.pairs if self.pairs else 0.0
+
+
+@dataclass
+class GateResult:
+    """A whole gate: per condition, plus what could not be compared."""
+
+    baseline: str
+    alpha: float
+    min_effect: float
+    conditions: list[ConditionGate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    compared: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether the gate fails the session."""
+        return self.compared == 0 or any(c.status == "regression" for c in self.conditions)
+
+    @property
+    def improved(self) -> bool:
+        """Whether a condition improved significantly (refresh the baseline)."""
+        return any(c.status == "improvement" for c in self.conditions)
+
+
+def compare(
+    baseline: Baseline,
+    items: list[Item],
+    *,
+    alpha: float = 0.05,
+    min_effect: float = 0.02,
+    source: str = "",
+    model: str | None = None,
+) -> GateResult:
+    """Gate the items of ``model`` (default: the baseline's model) against ``baseline``.
+
+    A release gate may compare a new model with an old one's baseline: the names need not
+    match, and a note says when they do not.
+    """
+    result = GateResult(source, alpha, min_effect)
+    model = model or baseline.model
+    run = Baseline.from_items(items, model)
+    if not run.suites:
+        result.notes.append(f"this run has no items of model {model!r}")
+        return result
+    if model != baseline.model:
+        result.notes.append(f"the baseline is of model {baseline.model!r}, this run {model!r}")
+    if baseline.fingerprints and run.fingerprints and run.fingerprints != baseline.fingerprints:
+        result.notes.append(
+            f"model fingerprint {', '.join(run.fingerprints)} differs from the baseline's "
+            f"{', '.join(baseline.fingerprints)} (model, weights or settings changed)"
+        )
+    gates: dict[str, ConditionGate] = {}
+    for name in sorted(set(run.suites) | set(baseline.suites)):
+        now, then = run.suites.get(name), baseline.suites.get(name)
+        label = name or "(suite not recorded)"
+        if then is None:
+            new = len(now["items"]) if now else 0
+            result.notes.append(f"suite {label}: not in the baseline ({new} items new)")
+            continue
+        if now is None:
+            result.notes.append(f"suite {label}: in the baseline but not run")
+            continue
+        if now["version"] != then["version"]:
+            result.notes.append(
+                f"suite {label}: version {now['version']} here, {then['version']} in the "
+                "baseline: not compared (refresh the baseline with --ureason-regen-baseline)"
+            )
+            continue
+        absent = len(set(then["items"]) - set(now["items"]))
+        if absent:
+            result.notes.append(
+                f"suite {label}: {absent} baseline items not in this run (not compared)"
+            )
+        for item_id, outcome in now["items"].items():
+            old = then["items"].get(item_id)
+            if old is None or "skipped" in (old, outcome):
+                continue
+            g = gates.setdefault(_condition(item_id), ConditionGate(_condition(item_id)))
+            g.pairs += 1
+            g.before += old == "passed"
+            g.after += outcome == "passed"
+            if old == "passed" and outcome != "passed":
+                g.broken.append(item_id)
+            elif old != "passed" and outcome == "passed":
+                g.fixed.append(item_id)
+    for g in gates.values():
+        g.p_value = mcnemar_exact(len(g.fixed), len(g.broken))
+        if not (g.fixed or g.broken):
+            g.status = "unchanged"
+        elif g.p_value < alpha and -g.effect >= min_effect and len(g.broken) > len(g.fixed):
+            g.status = "regression"
+        elif g.p_value < alpha and g.effect >= min_effect and len(g.fixed) > len(g.broken):
+            g.status = "improvement"
+        else:
+            g.status = "not significant"
+        result.compared += g.pairs
+    from pytest_ureason.report_html import condition_order
+
+    order = condition_order(set(gates))
+    result.conditions = [gates[c] for c in order]
+    if result.compared == 0:
+        result.notes.append("no item could be compared with the baseline: the gate fails")
+    return result
+
+
+def format_gate(result: GateResult, max_flips: int = 40) -> list[str]:
+    """Terminal lines of a gate."""
+    lines = [
+        f"gate against {result.baseline} (exact McNemar, alpha {result.alpha:g}, "
+        f"minimum effect {100 * result.min_effect:g} pts)"
+    ]
+    lines += [f"note: {n}" for n in result.notes]
+    for g in result.conditions:
+        lines.append(
+            f"{g.condition}: {g.before}/{g.pairs} -> {g.after}/{g.pairs} passed "
+            f"({100 * g.effect:+.1f} pts), {len(g.broken)} broke, {len(g.fixed)} fixed, "
+            f"p={g.p_value:.3g}: {g.status.upper()}"
+        )
+        for kind, flips in (("broke", g.broken), ("fixed", g.fixed)):
+            for item_id in flips[:max_flips]:
+                lines.append(f"  {kind}: {item_id}")
+            if len(flips) > max_flips:
+                lines.append(f"  {kind}: ... and {len(flips) - max_flips} more")
+    if result.failed:
+        lines.append("GATE FAILED")
+    elif result.improved:
+        lines.append(
+            "GATE PASSED with a significant improvement: refresh the baseline "
+            "(--ureason-regen-baseline) so the gate holds the new level"
+        )
+    else:
+        lines.append("GATE PASSED")
+    return lines

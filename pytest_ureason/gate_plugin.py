@@ -1,0 +1,122 @@
+"""``--gate PATH`` in a pytest run: the plugin that gates (or writes) the baseline at the end.
+
+The comparison itself lives in :mod:`pytest_ureason.gate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_ureason.gate import Baseline, BaselineError, compare, format_gate
+from pytest_ureason.junit_read import Item
+
+
+class GatePlugin:
+    """``--gate PATH``: gate this run against a baseline, or (with ``--ureason-regen-baseline``)
+    write it. Registered on the controller only.
+
+    With a gate, a suite item whose image fails its assertions is a measurement, not a failure
+    of the session: the session fails when the gate fails, or when anything else failed
+    (a plain test, a broken suite file, an internal error).
+    """
+
+    def __init__(self, path: Path, alpha: float, min_effect: float, regen: bool, model: str):
+        self.path = path
+        self.alpha = alpha
+        self.min_effect = min_effect
+        self.regen = regen
+        self.model = model
+        self.items: dict[str, Item] = {}
+        self.other_failures = 0
+        self.lines: list[str] = []
+        self.failed = False
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        """Keep each suite item's outcome and properties; count other failures."""
+        from pytest_ureason.junit_read import ResultsError, item_from_props
+        from pytest_ureason.results import _outcome
+
+        props = {k: str(v) for k, v in report.user_properties}
+        if "ureason_task" not in props:
+            self.other_failures += bool(report.failed)
+            return
+        outcome = _outcome(report, props)
+        if outcome is None:
+            return
+        try:
+            item = item_from_props(props, outcome, report.nodeid)
+        except ResultsError:
+            self.other_failures += 1
+            return
+        self.items[report.nodeid] = item
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        """Write the baseline or gate, and set the session's exit status."""
+        if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return  # interrupted, usage error, nothing collected: leave it as it is
+        items = list(self.items.values())
+        try:
+            if self.regen:
+                baseline = Baseline.from_items(items, self.model)
+                baseline.write(self.path)
+                count = sum(len(s["items"]) for s in baseline.suites.values())
+                self.lines = [f"baseline written to {self.path}: {count} items of {self.model}"]
+            else:
+                result = compare(
+                    Baseline.read(self.path),
+                    items,
+                    alpha=self.alpha,
+                    min_effect=self.min_effect,
+                    source=str(self.path),
+                    model=self.model,
+                )
+                self.lines = format_gate(result)
+                self.failed = result.failed
+        except BaselineError as exc:
+            self.lines = [f"gate: {exc}", "GATE FAILED"]
+            self.failed = True
+        if self.other_failures:
+            self.lines.append(f"{self.other_failures} failures outside the suite items")
+        bad = self.failed or self.other_failures > 0
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if bad else pytest.ExitCode.OK
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the gate (after the pass-rate table)."""
+        if not self.lines:
+            return
+        terminalreporter.write_sep("=", "ureason gate")
+        for line in self.lines:
+            red = line.startswith(("GATE FAILED", "gate:")) or ": REGRESSION" in line
+            terminalreporter.write_line(line, red=red, bold=line.startswith("GATE"))
+
+
+def options_of(config: Any) -> GatePlugin | None:
+    """The gate plugin for this run's options, or None without ``--gate``.
+
+    Raises:
+        pytest.UsageError: a gate option is malformed.
+    """
+    raw = config.getoption("ureason_gate") or config.getini("ureason_gate") or None
+    regen = bool(config.getoption("ureason_regen_baseline"))
+    if raw is None:
+        if regen:
+            raise pytest.UsageError("--ureason-regen-baseline needs --gate PATH (where to write)")
+        return None
+    values = []
+    for opt, default in (("ureason_gate_alpha", 0.05), ("ureason_gate_min_effect", 0.02)):
+        value = config.getoption(opt) or config.getini(opt) or default
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0.0 <= number <= 1.0:
+            flag = "--" + opt.replace("ureason_", "").replace("_", "-")
+            raise pytest.UsageError(f"{flag} must be a number in [0, 1], got {value!r}")
+        values.append(number)
+    base = config.invocation_params.dir if config.getoption("ureason_gate") else config.rootpath
+    model = config.getoption("ureason_model") or config.getini("ureason_model")
+    return GatePlugin(Path(base, str(raw)), values[0], values[1], regen, str(model))

@@ -1,0 +1,275 @@
+"""Janus / Janus-Pro through the Janus classes of ``transformers`` (``--model janus-pro``).
+
+* ``reason`` and ``answer``: the model's own text generation (greedy by default), prompts built
+  with the checkpoint's chat template; ``answer`` shows the image to the vision encoder.
+* ``generate``: image tokens with classifier-free guidance, decoded by the VQ model. For the
+  ``reasoning`` condition the image is conditioned on prompt + reasoning in one user turn, as
+  the model itself would see them.
+
+Sampling is *per item*: the noise of item ``k`` at token ``t`` is a hash of (seed, t, code), so
+an image depends on its own prompt and seed only, never on what else shares its batch.
+
+Decode paths (``--model-arg decode=...``, see :mod:`pytest_ureason.models.janus_decode`):
+``fast`` (static KV cache, both CFG halves in one batch, the step compiled into CUDA graphs on
+a GPU; the default), ``plain`` (the same loop, eager, dynamic cache) and ``transformers``
+(the library's own ``generate(generation_mode="image")``; its sampling uses the global RNG).
+
+Options (``--model-arg KEY=VALUE``): ``guidance`` (CFG scale, default 5), ``temperature``
+(image tokens, default 1; 0 is greedy), ``decode``, ``device`` (default ``cuda`` when present),
+``dtype`` (``bfloat16`` on a GPU, ``float32`` on the CPU), ``reason_tokens`` (512),
+``answer_tokens`` (128), ``text_temperature`` (0: greedy), ``repo`` (Hugging Face repository
+looked up in the local cache when there is no ``--model-path``; default
+``deepseek-community/Janus-Pro-7B``), ``compile`` (``auto``/``on``/``off``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.models.base import ModelLoadError
+from pytest_ureason.models.options import Options
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+DEFAULT_REPO = "deepseek-community/Janus-Pro-7B"
+DECODE_PATHS = ("fast", "plain", "transformers")
+
+
+def find_weights(model_path: str | None, repo: str) -> Path:
+    """The checkpoint folder: ``--model-path``, else ``repo`` in the Hugging Face cache.
+
+    Raises:
+        ModelLoadError: saying where it looked and how to get the weights.
+    """
+    fix = (
+        f"download a checkpoint in the transformers layout, e.g. "
+        f"`hf download {repo} --local-dir ~/weights/{repo.split('/')[-1]}`, then pass "
+        f"--model-path ~/weights/{repo.split('/')[-1]}"
+    )
+    if model_path:
+        folder = Path(model_path).expanduser()
+        if not (folder / "config.json").is_file():
+            raise ModelLoadError(
+                f"janus-pro: no config.json in --model-path {folder} "
+                f"({'missing folder' if not folder.exists() else 'not a checkpoint'}); {fix}"
+            )
+        return folder
+    try:
+        from huggingface_hub import constants, snapshot_download
+    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
+        raise ModelLoadError(f"janus-pro: no --model-path given; {fix}") from None
+    try:
+        return Path(snapshot_download(repo, local_files_only=True))
+    except Exception:
+        raise ModelLoadError(
+            f"janus-pro: no --model-path given and {repo!r} is not in the Hugging Face cache "
+            f"({constants.HF_HUB_CACHE}); {fix} (or pass --model-arg repo=OWNER/NAME)"
+        ) from None
+
+
+class JanusProModel:
+    """Janus-Pro behind the batched protocol (see the module docstring).
+
+    Args:
+        model_path: checkpoint folder (Hugging Face layout), or None for the cache.
+        options: the ``--model-arg`` pairs.
+    """
+
+    name = "janus-pro"
+
+    def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
+        opts = Options("janus-pro", options)
+        repo = opts.text("repo", DEFAULT_REPO)
+        folder = find_weights(model_path, repo)
+        self._configure(opts)
+        import torch
+        from transformers import AutoConfig, JanusForConditionalGeneration, JanusProcessor
+
+        config = AutoConfig.from_pretrained(folder)
+        if getattr(config, "model_type", None) != "janus":
+            raise ModelLoadError(
+                f"janus-pro: {folder} holds a {getattr(config, 'model_type', '?')!r} model, not "
+                "'janus'; DeepSeek's original release needs the transformers-format checkpoint "
+                "(deepseek-community/Janus-Pro-1B or -7B)"
+            )
+        model = JanusForConditionalGeneration.from_pretrained(
+            folder, dtype=getattr(torch, self.dtype_name)
+        )
+        processor = JanusProcessor.from_pretrained(folder)
+        self._attach(model, processor, f"{folder.name}-{path_fingerprint(folder)}")
+
+    @classmethod
+    def from_components(
+        cls, model: Any, processor: Any, options: dict[str, str] | None = None, tag: str = "mem"
+    ) -> JanusProModel:
+        """An adapter around an already built model and processor (benchmarks, tests)."""
+        import torch
+
+        self = cls.__new__(cls)
+        self._configure(Options("janus-pro", options))
+        self._attach(model.to(getattr(torch, self.dtype_name)), processor, tag)
+        return self
+
+    def _configure(self, opts: Options) -> None:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        self.device = opts.text("device", "cuda" if cuda else "cpu")
+        self.dtype_name = opts.choice(
+            "dtype",
+            "bfloat16" if self.device.startswith("cuda") else "float32",
+            ("bfloat16", "float16", "float32"),
+        )
+        self.guidance = opts.number("guidance", 5.0, 0.0, 100.0)
+        self.temperature = opts.number("temperature", 1.0, 0.0, 10.0)
+        self.decode = opts.choice("decode", "fast", DECODE_PATHS)
+        self.compile = opts.choice("compile", "auto", ("auto", "on", "off"))
+        self.reason_tokens = int(opts.number("reason_tokens", 512, 1, 32768))
+        self.answer_tokens = int(opts.number("answer_tokens", 128, 1, 32768))
+        self.text_temperature = opts.number("text_temperature", 0.0, 0.0, 10.0)
+        opts.done()
+
+    def _attach(self, model: Any, processor: Any, tag: str) -> None:
+        from pytest_ureason.models.janus_decode import ImageDecoder
+
+        self.model = model.to(self.device).eval()
+        self.processor = processor
+        gen = model.generation_config
+        if not getattr(gen, "generation_kwargs", None):
+            boi = processor.tokenizer.convert_tokens_to_ids(processor.image_start_token)
+            gen.generation_kwargs = {"boi_token_id": boi}
+        use_compile = self.compile == "on" or (
+            self.compile == "auto" and self.device.startswith("cuda")
+        )
+        self.decoder = ImageDecoder(
+            model,
+            processor,
+            static=self.decode == "fast",
+            compiled=use_compile and self.decode == "fast",
+        )
+        side = model.config.vision_config.image_size
+        self.settings: dict[str, Any] = {
+            "guidance": self.guidance,
+            "temperature": self.temperature,
+            "decode": self.decode,
+            "compiled": self.decoder.compiled,  # compiled kernels round differently in bf16
+            "dtype": self.dtype_name,
+            "image_size": side,
+            "reason_tokens": self.reason_tokens,
+            "answer_tokens": self.answer_tokens,
+            "text_temperature": self.text_temperature,
+        }
+        code = source_fingerprint(
+            "pytest_ureason.models.janus", "pytest_ureason.models.janus_decode"
+        )
+        self.revision = f"janus-{tag}-{code}"
+
+    # -- text ------------------------------------------------------------------------------
+
+    def _chat(self, text: str, image: bool = False) -> str:
+        content: list[dict[str, str]] = [{"type": "image"}] if image else []
+        content.append({"type": "text", "text": text})
+        messages = [{"role": "user", "content": content}]
+        return str(self.processor.apply_chat_template(messages, add_generation_prompt=True))
+
+    def _text(
+        self, texts: list[str], images: list[Any] | None, tokens: int, seed: int
+    ) -> list[str]:
+        import torch
+
+        kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
+        if images:
+            kwargs["images"] = images
+        inputs = self.processor(**kwargs).to(self.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        sample = self.text_temperature > 0
+        if sample:
+            torch.manual_seed(seed)
+        with torch.inference_mode(), _oom_guard():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=tokens,
+                do_sample=sample,
+                temperature=self.text_temperature if sample else None,
+                top_p=None,
+                top_k=None,
+                generation_mode="text",
+            )
+        new = out[:, inputs["input_ids"].shape[1] :]
+        return [s.strip() for s in self.processor.batch_decode(new, skip_special_tokens=True)]
+
+    def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
+        """Think the task through in text; the answer ends in a refined prompt if it can."""
+        texts = [self._chat(reasoning_instruction(p)) for p in prompts]
+        return self._text(texts, None, self.reason_tokens, seeds[0] if seeds else 0)
+
+    def answer(
+        self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
+    ) -> list[str]:
+        """Answer each question, looking at its image when there is one."""
+        with_image = [i for i, img in enumerate(images) if img is not None]
+        out = [""] * len(questions)
+        if with_image:
+            texts = [self._chat(questions[i], image=True) for i in with_image]
+            pics = [images[i].convert("RGB") for i in with_image]  # type: ignore[union-attr]
+            for i, text in zip(
+                with_image, self._text(texts, pics, self.answer_tokens, 0), strict=True
+            ):
+                out[i] = text
+        without = [i for i, img in enumerate(images) if img is None]
+        if without:
+            texts = [self._chat(questions[i]) for i in without]
+            for i, text in zip(
+                without, self._text(texts, None, self.answer_tokens, 0), strict=True
+            ):
+                out[i] = text
+        return out
+
+    # -- images ----------------------------------------------------------------------------
+
+    def image_prompts(self, prompts: list[str], contexts: list[str | None] | None) -> list[str]:
+        """Chat-formatted generation prompts: prompt and reasoning share one user turn."""
+        contexts = contexts or [None] * len(prompts)
+        return [
+            self._chat(p if c is None else f"{p}\n\n{c}")
+            for p, c in zip(prompts, contexts, strict=True)
+        ]
+
+    def generate(
+        self, prompts: list[str], seeds: list[int], contexts: list[str | None] | None = None
+    ) -> list[Image.Image]:
+        """One image per prompt (batched, classifier-free guidance)."""
+        texts = self.image_prompts(prompts, contexts)
+        with _oom_guard():
+            if self.decode == "transformers":
+                tokens = self.decoder.library_tokens(texts, seeds, self.guidance, self.temperature)
+            else:
+                tokens = self.decoder.tokens(texts, seeds, self.guidance, self.temperature)
+            return self.decoder.pixels(tokens)
+
+
+def reasoning_instruction(prompt: str) -> str:
+    """The ``reason`` request: work the task out, then state what to draw."""
+    return (
+        f"{prompt}\n\nBefore drawing, work out step by step what the picture must show. End "
+        "with the exact picture to draw inside <refined_prompt>...</refined_prompt>."
+    )
+
+
+@contextmanager
+def _oom_guard() -> Iterator[None]:
+    """Free the CUDA cache after an out-of-memory error, so the halved retry can fit."""
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ == "OutOfMemoryError":
+            import torch
+
+            torch.cuda.empty_cache()
+        raise
