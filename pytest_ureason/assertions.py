@@ -174,6 +174,15 @@ def _boxes(dets: list[Detection]) -> list[list[int]]:
     return [list(d.box) for d in dets]
 
 
+def _det_evidence(obs: Observation, dets: list[Detection], purpose: str) -> dict[str, Any]:
+    """Boxes, and for scored detectors the scores and the threshold that applied."""
+    evidence: dict[str, Any] = {"boxes": _boxes(dets)}
+    if obs.detector_name != "classical":
+        evidence["scores"] = [d.score for d in dets]
+        evidence["threshold"] = obs.judges.threshold(purpose)
+    return evidence
+
+
 _OPS: dict[str, Callable[[int, int], bool]] = {
     "==": lambda a, b: a == b,
     ">=": lambda a, b: a >= b,
@@ -186,7 +195,7 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
 @assertion("count", CountParams)
 def count(obs: Observation, p: CountParams) -> Verdict:
     """Pass when the number of detected instances satisfies ``op value``."""
-    found = obs.objects(p.object)
+    found = obs.objects(p.object, "count")
     ok = _OPS[p.op](len(found), p.value)
     label = f"count({p.object} {p.op} {p.value})"
     reason = f"expected {p.object} {p.op} {p.value}, found {len(found)}"
@@ -195,39 +204,38 @@ def count(obs: Observation, p: CountParams) -> Verdict:
         reason + ("" if ok else f" (boxes: {_boxes(found)})"),
         label,
         obs.detector_name,
-        {"found": len(found), "boxes": _boxes(found)},
+        {"found": len(found), **_det_evidence(obs, found, "count")},
     )
 
 
 @assertion("present", ObjectParams)
 def present(obs: Observation, p: ObjectParams) -> Verdict:
     """Pass when at least one instance is detected."""
-    found = obs.objects(p.object)
+    found = obs.objects(p.object, "present")
     return Verdict(
         bool(found),
         f"expected {p.object} present, found {len(found)}",
         f"present({p.object})",
         obs.detector_name,
-        {"boxes": _boxes(found)},
+        _det_evidence(obs, found, "present"),
     )
 
 
 @assertion("absent", ObjectParams)
 def absent(obs: Observation, p: ObjectParams) -> Verdict:
     """Pass when no instance is detected."""
-    found = obs.objects(p.object)
+    found = obs.objects(p.object, "present")
     reason = f"expected {p.object} absent, found {len(found)}"
     if found:
         reason += f" (boxes: {_boxes(found)})"
-    return Verdict(
-        not found, reason, f"absent({p.object})", obs.detector_name, {"boxes": _boxes(found)}
-    )
+    evidence = _det_evidence(obs, found, "present")
+    return Verdict(not found, reason, f"absent({p.object})", obs.detector_name, evidence)
 
 
 @assertion("color", ColorParams)
 def color(obs: Observation, p: ColorParams) -> Verdict:
     """Pass when the object is present and every instance has the expected color."""
-    found = obs.objects(p.object)
+    found = obs.objects(p.object, "color")
     colors = [d.color for d in found]
     ok = bool(found) and all(c == p.color for c in colors)
     if not found:
@@ -237,7 +245,7 @@ def color(obs: Observation, p: ColorParams) -> Verdict:
     evidence = {
         "colors": colors,
         "delta_e": [d.color_delta_e for d in found],
-        "boxes": _boxes(found),
+        **_det_evidence(obs, found, "color"),
     }
     return Verdict(ok, reason, f"color({p.object} is {p.color})", obs.detector_name, evidence)
 
@@ -248,7 +256,7 @@ RELATION_MARGIN = 0.02  # of the image side: centroids closer than this are "lev
 @assertion("relation", RelationParams)
 def relation(obs: Observation, p: RelationParams) -> Verdict:
     """Pass when the subject's centroid is on the stated side of the object's centroid."""
-    subj, obj = obs.objects(p.subject), obs.objects(p.object)
+    subj, obj = obs.objects(p.subject, "relation"), obs.objects(p.object, "relation")
     label = f"relation({p.subject} {p.relation} {p.object})"
     if not subj or not obj:
         missing = " and ".join(n for n, d in ((p.subject, subj), (p.object, obj)) if not d)
@@ -333,3 +341,7 @@ def text(obs: Observation, p: TextParams) -> Verdict:
 def evaluate(name: str, params: Params, obs: Observation) -> Verdict:
     """Run one registered assertion."""
     return get_assertion(name).fn(obs, params)
+
+
+# The model-judged assertions register themselves on import (they need the registry above).
+from pytest_ureason import judged as _judged  # noqa: E402, F401

@@ -9,6 +9,8 @@
   (:mod:`pytest_ureason.export`).
 * ``ureason expand NAME --count N --seed S``: print a generator's instances as JSON lines (the
   JSONL suite format), e.g. to freeze a generated suite into a file.
+* ``ureason calibrate [--detector NAME] ...``: the judges' accuracy, false-pass and false-fail
+  rates per assertion type on ``goldens/calibration`` (:mod:`pytest_ureason.calibration`).
 * ``ureason gap RESULTS.json ...``: the understanding-generation Gap Score of one or more
   ``--ureason-json`` files (:mod:`pytest_ureason.gapscore`).
 """
@@ -93,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(fn=cmd_expand)
+    from pytest_ureason.calibration import add_parser as add_calibrate
+
+    add_calibrate(sub)
     from pytest_ureason import export, gate_cmd, report_cmd
 
     report_cmd.add_parser(sub)

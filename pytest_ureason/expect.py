@@ -20,6 +20,8 @@ from pytest_ureason import assertions
 if TYPE_CHECKING:
     from PIL import Image
 
+    from pytest_ureason.judges import Judges
+
 
 class ExpectError(ValueError):
     """A fluent check was called with bad arguments (unknown object, color, relation...)."""
@@ -59,8 +61,15 @@ class _Count:
 class Expectation:
     """Checks on one image; detector outputs are shared between checks."""
 
-    def __init__(self, image: Image.Image, *, detector: str = "classical", ocr: str = "rapidocr"):
-        self.observation = assertions.Observation(image, detector=detector, ocr=ocr)
+    def __init__(
+        self,
+        image: Image.Image,
+        *,
+        detector: str = "classical",
+        ocr: str = "rapidocr",
+        judges: Judges | None = None,
+    ):
+        self.observation = assertions.Observation(image, detector=detector, ocr=ocr, judges=judges)
 
     @staticmethod
     def _object_name(name: str) -> str:
@@ -118,9 +127,30 @@ class Expectation:
         """OCR finds ``contains`` (or exactly ``equals``), case-insensitively."""
         return self.check("text", contains=contains, equals=equals, tolerance=tolerance)
 
+    def clip(
+        self, text: str, *, min_score: float | None = None, distractors: list[str] | None = None
+    ) -> assertions.Verdict:
+        """CLIP matches ``text`` (absolute ``min_score``, or better than ``distractors``)."""
+        return self.check("clip", text=text, min_score=min_score, distractors=distractors or [])
+
+    def vqa(self, question: str, answer: str, match: str = "auto") -> assertions.Verdict:
+        """The VQA judge answers ``question`` with ``answer``."""
+        return self.check("vqa", question=question, answer=answer, match=match)
+
 
 def expect(
-    image: Image.Image, *, detector: str = "classical", ocr: str = "rapidocr"
+    image: Image.Image,
+    *,
+    detector: str = "classical",
+    ocr: str = "rapidocr",
+    judges: Judges | None = None,
 ) -> Expectation:
-    """Start fluent checks on an image."""
-    return Expectation(image, detector=detector, ocr=ocr)
+    """Start fluent checks on an image.
+
+    Args:
+        image: the image.
+        detector: object detector name (when ``judges`` is not given).
+        ocr: OCR backend name (when ``judges`` is not given).
+        judges: the run's judges (the ``ureason_judges`` fixture): detector, OCR, CLIP, VQA.
+    """
+    return Expectation(image, detector=detector, ocr=ocr, judges=judges)

@@ -1,13 +1,17 @@
 """An image under judgement, with the detector outputs its assertions share.
 
 Detector outputs are computed on first use, once per image, and kept in an optional
-:class:`EvidenceCache` (the store provides one) keyed by detector version, so re-judging a
+:class:`EvidenceCache` (the store provides one) keyed by detector version (for the VQA judge:
+its name and revision; for open-vocabulary detectors: the label asked for), so re-judging a
 stored image does not run the detectors again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any, Protocol
+
+from pytest_ureason.judges import JudgeConfig, Judges, shared
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -28,9 +32,32 @@ class EvidenceCache(Protocol):
         ...
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:20]
+
+
+def _encode(dets: list[Detection]) -> list[list[Any]]:
+    return [[d.label, list(d.box), d.score, d.color, d.color_delta_e] for d in dets]
+
+
+def _decode(rows: list[Any]) -> list[Detection]:
+    from pytest_ureason.detect.scene import Detection
+
+    return [Detection(r[0], tuple(r[1]), *r[2:]) for r in rows]
+
+
 class Observation:
     """An image under judgement; detector outputs are computed once, on first use, and kept in
-    ``cache`` (keyed by detector version) when one is given."""
+    ``cache`` (keyed by detector version) when one is given.
+
+    Args:
+        image: the image.
+        detector: object detector name (ignored when ``judges`` is given).
+        ocr: OCR backend name (ignored when ``judges`` is given).
+        cache: where detector outputs persist between runs.
+        judges: the run's judges (detector, OCR, CLIP, VQA judge); by default the shared
+            judges of ``detector`` and ``ocr``.
+    """
 
     def __init__(
         self,
@@ -39,36 +66,86 @@ class Observation:
         detector: str = "classical",
         ocr: str = "rapidocr",
         cache: EvidenceCache | None = None,
+        judges: Judges | None = None,
     ):
         self.image = image
-        self.detector_name = detector
-        self.ocr_name = ocr
+        self.judges = judges if judges is not None else shared(JudgeConfig(detector, ocr=ocr))
+        self.detector_name = self.judges.detector_name
+        self.ocr_name = self.judges.config.ocr
         self.cache = cache
         self._detections: list[Detection] | None = None
+        self._by_label: dict[str, list[Detection]] = {}
         self._ocr: OcrResult | None = None
+        self._memo: dict[str, Any] = {}
+
+    def _cached(self, key: str, compute: Any) -> Any:
+        """``compute()`` once per image and key, through the evidence cache."""
+        if key in self._memo:
+            return self._memo[key]
+        value = self.cache.load(key) if self.cache is not None else None
+        if value is None:
+            value = compute()
+            if self.cache is not None:
+                self.cache.save(key, value)
+        self._memo[key] = value
+        return value
 
     @property
     def detections(self) -> list[Detection]:
-        """Every object the detector found."""
+        """Every object the detector found (an open-vocabulary detector is asked for every
+        object of the vocabulary)."""
         if self._detections is None:
-            from pytest_ureason.detect import detector_version, get_object_detector
-            from pytest_ureason.detect.scene import Detection
+            backend = self.judges.detector()
+            if backend.open_vocabulary:
+                from pytest_ureason import vocabulary
 
-            version = detector_version(self.detector_name)
-            cached = self.cache.load(version) if self.cache is not None else None
-            if isinstance(cached, list):
-                self._detections = [Detection(d[0], tuple(d[1]), *d[2:]) for d in cached]
+                names = [o.name for o in vocabulary.objects()]
+                self.prefetch(names)
+                self._detections = sorted(
+                    (d for n in names for d in self._by_label[n]),
+                    key=lambda d: (d.box[1], d.box[0]),
+                )
             else:
-                self._detections = get_object_detector(self.detector_name)(self.image)
-                if self.cache is not None:
-                    self.cache.save(
-                        version,
-                        [
-                            [d.label, list(d.box), d.score, d.color, d.color_delta_e]
-                            for d in self._detections
-                        ],
-                    )
+                rows = self._cached(
+                    backend.version, lambda: _encode(backend.detect([self.image], [])[0])
+                )
+                self._detections = _decode(rows)
         return self._detections
+
+    def prefetch(self, labels: list[str]) -> None:
+        """Run an open-vocabulary detector once for every label not yet looked for."""
+        backend = self.judges.detector()
+        if not backend.open_vocabulary:
+            return
+        todo = []
+        for label in dict.fromkeys(labels):
+            if label in self._by_label:
+                continue
+            cached = self.cache.load(f"{backend.version}.{label}") if self.cache else None
+            if isinstance(cached, list):
+                self._by_label[label] = _decode(cached)
+            else:
+                todo.append(label)
+        if not todo:
+            return
+        found = backend.detect([self.image], todo)[0]
+        for label in todo:
+            dets = [d for d in found if d.label == label]
+            self._by_label[label] = dets
+            if self.cache is not None:
+                self.cache.save(f"{backend.version}.{label}", _encode(dets))
+
+    def objects(self, name: str, purpose: str = "present") -> list[Detection]:
+        """Detections of one object class scoring at least the threshold of ``purpose``
+        (the assertion type: ``present``, ``count``, ``color``, ``relation``)."""
+        backend = self.judges.detector()
+        if backend.open_vocabulary:
+            self.prefetch([name])
+            found = self._by_label[name]
+        else:
+            found = [d for d in self.detections if d.label == name]
+        floor = self.judges.threshold(purpose)
+        return [d for d in found if d.score >= floor]
 
     @property
     def ocr(self) -> OcrResult:
@@ -77,19 +154,46 @@ class Observation:
             from pytest_ureason.detect.ocr import OcrLine, OcrResult, get_ocr
 
             backend = get_ocr(self.ocr_name)
-            cached = self.cache.load(backend.version) if self.cache is not None else None
-            if isinstance(cached, list):
-                lines = tuple(OcrLine(t, tuple(b), s) for t, b, s in cached)  # type: ignore[arg-type]
-                self._ocr = OcrResult(backend.name, lines)
-            else:
-                self._ocr = backend.read(self.image)
-                if self.cache is not None:
-                    self.cache.save(
-                        backend.version,
-                        [[ln.text, list(ln.box), ln.score] for ln in self._ocr.lines],
-                    )
+            rows = self._cached(
+                backend.version,
+                lambda: [
+                    [ln.text, list(ln.box), ln.score] for ln in backend.read(self.image).lines
+                ],
+            )
+            lines = tuple(OcrLine(t, tuple(b), s) for t, b, s in rows)
+            self._ocr = OcrResult(backend.name, lines)
         return self._ocr
 
-    def objects(self, name: str) -> list[Detection]:
-        """Detections of one object class."""
-        return [d for d in self.detections if d.label == name]
+    def clip_scores(self, texts: list[str]) -> dict[str, float]:
+        """CLIP cosine similarity of the image with each text."""
+        scorer = self.judges.clip()
+        keys = {t: f"{scorer.version}.t{_digest(t)}" for t in texts}
+        todo = [t for t in texts if keys[t] not in self._memo and self._load(keys[t]) is None]
+        if todo:
+            sims = scorer.score([self.image], todo)[0]
+            for t, s in zip(todo, sims, strict=True):
+                self._memo[keys[t]] = float(s)
+                if self.cache is not None:
+                    self.cache.save(keys[t], float(s))
+        return {t: float(self._memo[keys[t]]) for t in texts}
+
+    def _load(self, key: str) -> Any:
+        value = self.cache.load(key) if self.cache is not None else None
+        if value is not None:
+            self._memo[key] = value
+        return value
+
+    def vqa(self, question: str) -> tuple[str, str]:
+        """(the judge's full answer to ``question`` about the image, the judge's identity
+        ``name@revision``)."""
+        model = self.judges.vqa()
+        identity = f"{model.name}@{getattr(model, 'revision', '?')}"
+        key = f"vqa-{model.name}-{_digest(identity, question)}"
+
+        def ask() -> str:
+            answers = model.answer([self.image], [question], [0])
+            if not isinstance(answers, list) or len(answers) != 1:
+                raise TypeError(f"judge {model.name!r}: answer() must return a list of 1 str")
+            return str(answers[0])
+
+        return str(self._cached(key, ask)), identity

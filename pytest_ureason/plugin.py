@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.harness import Case
+    from pytest_ureason.judges import JudgeConfig, Judges
     from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.results import ResultsCollector  # noqa: F401
 
@@ -56,8 +57,19 @@ def pytest_configure(config: pytest.Config) -> None:
         get_factory(settings.model)
     except ModelLoadError as exc:
         raise pytest.UsageError(f"--model: {exc}") from None
+    if settings.judges.judge is not None:
+        try:
+            get_factory(settings.judges.judge)
+        except ModelLoadError as exc:
+            raise pytest.UsageError(f"--judge: {exc}") from None
     if hasattr(config, "workerinput"):
         return
+    if settings.calibrate:
+        from pytest_ureason.calibration import gate_run
+
+        gate_run(
+            settings.judges, settings.accuracy_floor, settings.store, settings.calibration_goldens
+        )
     settings_mod.check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 
@@ -98,8 +110,31 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     shard = f", shard {s.shard[0]}/{s.shard[1]}" if s.shard else ""
     return [
         f"ureason: model {s.model}, conditions {', '.join(s.conditions)}, seeds {s.seeds}, "
-        f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}"
+        f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}",
+        judges_line(s.judges),
     ]
+
+
+def judges_line(judges: JudgeConfig) -> str:
+    """Which judges the run uses and why (``auto`` names what it picked)."""
+    from pytest_ureason.detect import resolve_detector
+
+    name, why = resolve_detector(judges.detector, judges.detector_path)
+    clip = f"{judges.clip_model} ({judges.clip_weights})" if judges.clip_weights else "off"
+    return (
+        f"ureason judges: detector {name} ({why}), ocr {judges.ocr}, clip {clip}, "
+        f"vqa judge {judges.judge or 'none'}"
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Say which judges produced the verdicts (issue 4)."""
+    s = config.stash.get(SETTINGS_KEY, None)
+    if s is not None and s.model is not None and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(judges_line(s.judges))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -190,6 +225,15 @@ def ureason_model(pytestconfig: pytest.Config, ureason_runner: Runner) -> Unifie
     if pytestconfig.stash[SETTINGS_KEY].model is None:
         pytest.skip("no model: pass --model NAME (e.g. --model reference)")
     return ureason_runner.harness.model
+
+
+@pytest.fixture(scope="session")
+def ureason_judges(pytestconfig: pytest.Config) -> Judges:
+    """The run's judges (``--detector``, ``--ocr``, ``--clip-*``, ``--judge``), loaded lazily,
+    once per worker: ``expect(image, judges=ureason_judges).vqa(...)``."""
+    from pytest_ureason.judges import shared
+
+    return shared(pytestconfig.stash[SETTINGS_KEY].judges)
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.assertions import Verdict
+    from pytest_ureason.judges import Judges
     from pytest_ureason.settings import Settings
+    from pytest_ureason.suite import AssertionSpec
 
 GROUP_KEY = pytest.StashKey[str]()
 
@@ -119,6 +121,26 @@ class Runner:
             harness.prepare(group if case in group else [case, *group])
         return harness.outcomes[case]
 
+    def judges_for(self, required: str | None) -> Judges:
+        """The run's judges, or those of the detector an instance requires.
+
+        Raises:
+            pytest.skip.Exception: the run names another detector than the one required.
+        """
+        from dataclasses import replace
+
+        from pytest_ureason.judges import shared
+
+        config = self.settings.judges
+        if required is None or required == config.detector:
+            return shared(config)
+        if config.detector != "auto":
+            pytest.skip(
+                f"the suite requires detector {required!r}; this run uses --detector "
+                f"{config.detector}"
+            )
+        return shared(replace(config, detector=required))
+
     def run_item(self, item: pytest.Item) -> None:
         """Generate (if needed) and judge one item; raise on failure."""
         case = item.stash[CASE_KEY]
@@ -187,6 +209,7 @@ class Runner:
         from PIL import Image
 
         from pytest_ureason.assertions import Observation, evaluate
+        from pytest_ureason.detect import DetectorUnavailable
         from pytest_ureason.store import StoredEvidence
 
         data = path.read_bytes()
@@ -194,17 +217,23 @@ class Runner:
             image = img.convert("RGB")
         # Evidence is keyed by the image's bytes: a regenerated image is judged afresh.
         evidence = StoredEvidence(self.harness.store, hashlib.sha256(data).hexdigest())
-        obs = Observation(
-            image, detector=self.settings.detector, ocr=self.settings.ocr, cache=evidence
-        )
+        judges = self.judges_for(case.instance.detector)
+        obs = Observation(image, cache=evidence, judges=judges)
         verdicts: list[Verdict] = []
-        for spec in case.instance.expect:
-            try:
-                verdicts.append(evaluate(spec.name, spec.params, obs))
-            except Exception as exc:
-                props.append(("ureason_outcome", "error"))
-                props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
-                raise
+        try:
+            obs.prefetch(object_labels(case.instance.expect))
+            for spec in case.instance.expect:
+                try:
+                    verdicts.append(evaluate(spec.name, spec.params, obs))
+                except DetectorUnavailable:
+                    raise
+                except Exception as exc:
+                    props.append(("ureason_outcome", "error"))
+                    props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
+                    raise
+        except DetectorUnavailable as exc:  # a judge without weights: skip, with the reason
+            props.append(("ureason_reason", str(exc)))
+            pytest.skip(str(exc))
         return verdicts
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
@@ -249,6 +278,21 @@ def _describe_round(record: dict[str, Any]) -> str:
         found = record["violations"]
         line += "; reflection: " + (", ".join(found)[:300] if found else "no violation")
     return line
+
+
+def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
+    """The object classes an instance's assertions name (asked of an open-vocabulary
+    detector in one pass)."""
+    labels: list[str] = []
+    for spec in specs:
+        for key in ("object", "subject"):
+            value = getattr(spec.params, key, None)
+            if isinstance(value, str) and spec.name in _OBJECT_ASSERTIONS:
+                labels.append(value)
+    return list(dict.fromkeys(labels))
+
+
+_OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
 
 
 def _verdict_json(v: Verdict) -> dict[str, Any]:

@@ -15,7 +15,7 @@ option             ini key                meaning
 --store            ureason_store          generation store folder
 --shard i/N        ureason_shard          run shard i of N (1-based) of the instances
 --batch-size       ureason_batch_size     instances per group and per model call
---detector         ureason_detector       object detector (``classical``)
+--detector         ureason_detector       object detector (``auto``, ``classical``, ``owlv2``...)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
 --gpus             ureason_gpus           GPU ids, one per xdist worker (``0,1,2,3``)
 --ureason-json     ureason_json           write the pass-rate summary as JSON here
@@ -25,19 +25,25 @@ option             ini key                meaning
 --rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
 =================  =====================  ==========================================
 
+Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
+``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
+``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
+``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
+
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
 from pytest_ureason.detect import OBJECT_DETECTORS, OCR_BACKENDS
+from pytest_ureason.judges import JudgeConfig
 
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
     # option, dest, ini key, ini type, help
@@ -76,7 +82,7 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "ureason_detector",
         "ureason_detector",
         "string",
-        "object detector (default classical)",
+        "object detector: auto (default), classical, owlv2 or grounding-dino",
     ),
     ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
     # GPU pool for xdist workers (pytest_ureason.gpus): one GPU per worker.
@@ -102,6 +108,19 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "string",
         "interleaved condition: most reflect-refine rounds after the draft (default 2)",
     ),
+)
+# Judges (issue 4): detector weights and thresholds, CLIP, the VQA judge model, calibration.
+_JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--detector-path", "ureason_detector_path", "local folder with the detector's weights"),
+    ("--detector-device", "ureason_detector_device", "device of the judges (default: the GPU)"),
+    ("--clip-model", "ureason_clip_model", "open_clip architecture or model config JSON"),
+    ("--clip-weights", "ureason_clip_weights", "open_clip checkpoint file (or 'random')"),
+    ("--judge", "ureason_judge", "model adapter that answers vqa assertions"),
+    ("--judge-path", "ureason_judge_path", "local directory with the judge's weights"),
+)
+_JUDGE_LISTS: tuple[tuple[str, str, str], ...] = (
+    ("--detector-threshold", "ureason_detector_thresholds", "score threshold TYPE=VALUE"),
+    ("--judge-arg", "ureason_judge_args", "judge adapter option KEY=VALUE (repeatable)"),
 )
 _LISTS: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -130,6 +149,32 @@ def add_options(parser: pytest.Parser) -> None:
     for option, dest, ini, help_text in _LISTS:
         group.addoption(option, dest=dest, action="append", default=None, help=help_text)
         parser.addini(ini, help=help_text, type="linelist", default=[])
+    for option, dest, help_text in _JUDGE_OPTIONS:
+        group.addoption(option, dest=dest, default=None, help=help_text)
+        parser.addini(dest, help=help_text, type="string", default=None)
+    for option, dest, help_text in _JUDGE_LISTS:
+        group.addoption(option, dest=dest, action="append", default=None, help=help_text)
+        parser.addini(dest, help=help_text, type="linelist", default=[])
+    group.addoption(
+        "--calibrate",
+        dest="ureason_calibrate",
+        action="store_true",
+        default=False,
+        help="calibrate the run's detectors on goldens/calibration first; refuse to run when "
+        "one falls below ureason_accuracy_floor",
+    )
+    parser.addini(
+        "ureason_accuracy_floor",
+        type="string",
+        default="0.9",
+        help="lowest calibrated accuracy per assertion type that --calibrate accepts",
+    )
+    parser.addini(
+        "ureason_calibration_goldens",
+        type="string",
+        default=None,
+        help="goldens folder --calibrate measures on (default: the package's goldens/calibration)",
+    )
     # Release gate (pytest_ureason.gate): compare with a stored baseline, or write one.
     gate = parser.getgroup("ureason-gate", "pytest-ureason release gate")
     for option, dest, help_text in (
@@ -173,6 +218,10 @@ class Settings:
     detector: str
     ocr: str
     json_path: Path | None
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
+    calibrate: bool = False
+    accuracy_floor: float = 0.9
+    calibration_goldens: Path | None = None
     rounds: int = 2
     gpus: str | None = None
 
@@ -252,12 +301,80 @@ def from_config(config: pytest.Config) -> Settings:
         shard=shard,
         batch_size=_int("--batch-size", _get(config, "ureason_batch_size"), 16, 1, 4096),
         detector=_choice(
-            "--detector", _get(config, "ureason_detector") or "classical", OBJECT_DETECTORS
+            "--detector", _get(config, "ureason_detector") or "auto", OBJECT_DETECTORS
         ),
         ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
         json_path=_path(config, "ureason_json", None),
         rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
         gpus=_get(config, "ureason_gpus"),
+        judges=judge_config(config),
+        calibrate=bool(config.getoption("ureason_calibrate")),
+        accuracy_floor=_floor(config.getini("ureason_accuracy_floor")),
+        calibration_goldens=(
+            Path(config.rootpath, str(config.getini("ureason_calibration_goldens")))
+            if config.getini("ureason_calibration_goldens")
+            else None
+        ),
+    )
+
+
+def _pairs(config: pytest.Config, dest: str, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in _get_list(config, dest, commas=False):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"{option} must be KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _floor(raw: str | None) -> float:
+    try:
+        value = float(raw or "0.9")
+    except ValueError:
+        raise pytest.UsageError(f"ureason_accuracy_floor must be a number, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise pytest.UsageError(f"ureason_accuracy_floor must be between 0 and 1, got {value}")
+    return value
+
+
+def judge_config(config: pytest.Config) -> JudgeConfig:
+    """The judges' options (issue 4) as a :class:`~pytest_ureason.judges.JudgeConfig`.
+
+    Raises:
+        pytest.UsageError: a malformed threshold or judge argument, with the option named.
+    """
+    from pytest_ureason.detect import THRESHOLDS
+
+    known = sorted(THRESHOLDS["classical"])
+    overrides: dict[str, float] = {}
+    for key, raw in _pairs(config, "ureason_detector_thresholds", "--detector-threshold").items():
+        if key not in known:
+            raise pytest.UsageError(
+                f"--detector-threshold {key}: unknown assertion type (known: {', '.join(known)})"
+            )
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= 1.0:
+            raise pytest.UsageError(
+                f"--detector-threshold {key} must be a number in 0..1, got {raw!r}"
+            )
+        overrides[key] = value
+    return JudgeConfig(
+        detector=_choice(
+            "--detector", _get(config, "ureason_detector") or "auto", OBJECT_DETECTORS
+        ),
+        detector_path=_get(config, "ureason_detector_path"),
+        device=_get(config, "ureason_detector_device"),
+        threshold_overrides=tuple(sorted(overrides.items())),
+        ocr=_choice("--ocr", _get(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
+        clip_model=_get(config, "ureason_clip_model") or "ViT-B-16",
+        clip_weights=_get(config, "ureason_clip_weights"),
+        judge=_get(config, "ureason_judge"),
+        judge_path=_get(config, "ureason_judge_path"),
+        judge_args=tuple(sorted(_pairs(config, "ureason_judge_args", "--judge-arg").items())),
     )
 
 

@@ -4,6 +4,7 @@ A YAML suite is a mapping::
 
     suite: ureason/arithmetic     # optional display name (default: the file's stem)
     version: 1                    # optional integer, bumped when instances change meaning
+    detector: owlv2               # optional: the object detector the verdicts require
     task: arithmetic              # default task of the instances below
     instances:
       - id: arith-001             # letters, digits, '.', '_', '-'; safe as a file name
@@ -33,7 +34,7 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -85,6 +86,7 @@ class Instance:
     accept: tuple[str, ...] = ()
     question_image: str | None = None  # absolute path, checked at load time
     question_scene: str | None = None  # a scene description, rendered for the question
+    detector: str | None = None  # the object detector its verdicts require (issue 4)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class _InstanceModel(BaseModel):
     accept: list[str] = Field(default_factory=list)
     question_image: str | None = Field(default=None, min_length=1, max_length=500)
     question_scene: str | None = Field(default=None, min_length=1, max_length=2000)
+    detector: Literal["classical", "owlv2", "grounding-dino"] | None = None
 
     @model_validator(mode="after")
     def _question_with_answer(self) -> _InstanceModel:
@@ -166,6 +169,7 @@ class _HeaderModel(BaseModel):
     suite: str | None = None
     version: int | None = None
     task: str | None = _safe_id("task", optional=True)
+    detector: Literal["classical", "owlv2", "grounding-dino"] | None = None
     instances: list[Any]
 
 
@@ -234,6 +238,7 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         tuple(model.accept),
         model.question_image,
         model.question_scene,
+        model.detector,
     )
 
 
@@ -386,6 +391,10 @@ def _load_yaml(loader: _Loader, text: str) -> None:
     for i, raw in enumerate(entries):
         line = entries.lc.item(i)[0] + 1 if hasattr(entries, "lc") else 1
         loader.entry(raw, line, header.task, raw)
+    if header.detector is not None:  # a suite-wide detector requirement
+        loader.suite.instances = [
+            replace(i, detector=i.detector or header.detector) for i in loader.suite.instances
+        ]
 
 
 def _load_jsonl(loader: _Loader, text: str) -> None:

@@ -282,7 +282,7 @@ def test_suites_folder_counts_only_inside_the_rootdir(pytester: pytest.Pytester)
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--detector", "yolo"], "*--detector 'yolo' is unknown (known: classical)*"),
+        (["--detector", "yolo"], "*--detector 'yolo' is unknown (known: auto, classical, owlv2*"),
         (["--ocr", "paddle"], "*--ocr 'paddle' is unknown (known: rapidocr, tesseract)*"),
         (["--task", "nosuch"], "*--task nosuch: no such task in the collected suites*"),
         (["--store", "blocker/store"], "*--store *blocker/store is not writable*"),

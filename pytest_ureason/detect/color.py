@@ -55,3 +55,45 @@ def name_color(pixels: NDArray[np.integer]) -> ColorReading:
     return ColorReading(
         PALETTE[best].name, float(dist[best]), (float(lab[0]), float(lab[1]), float(lab[2]))
     )
+
+
+#: Fraction of a box's width and height kept around its centre when no mask is given.
+CORE_FRACTION = 0.5
+
+
+def background_lab(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """The image's background color in CIELAB: the median of its border pixels."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    lab: NDArray[np.float64] = np.median(rgb_to_lab(border), axis=0)
+    return lab
+
+
+def region_color(
+    rgb: NDArray[np.uint8],
+    box: tuple[int, int, int, int],
+    mask: NDArray[np.bool_] | None = None,
+    background: NDArray[np.float64] | None = None,
+) -> ColorReading:
+    """Name the color of an object from its own pixels.
+
+    With a mask (full-image booleans), the masked pixels inside the box. Without one, the core
+    of the box (the central :data:`CORE_FRACTION` of each side), minus the pixels that match
+    the image's background (the median of its border, within delta E 12) when at least a
+    quarter of the core remains, so a thin object on a plain background is not named after it.
+    ``background`` (from :func:`background_lab`) saves recomputing it for every box.
+    """
+    x0, y0, x1, y1 = box
+    if mask is not None:
+        pixels = rgb[y0 : y1 + 1, x0 : x1 + 1][mask[y0 : y1 + 1, x0 : x1 + 1]]
+        if len(pixels):
+            return name_color(pixels)
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    mx, my = int(w * (1 - CORE_FRACTION) / 2), int(h * (1 - CORE_FRACTION) / 2)
+    core = rgb[y0 + my : y1 + 1 - my, x0 + mx : x1 + 1 - mx].reshape(-1, 3)
+    if not len(core):
+        core = rgb[y0 : y1 + 1, x0 : x1 + 1].reshape(-1, 3)
+    if background is None:
+        background = background_lab(rgb)
+    distance = np.linalg.norm(rgb_to_lab(core) - background, axis=1)
+    kept = core[distance > 12]
+    return name_color(kept if len(kept) >= len(core) / 4 else core)

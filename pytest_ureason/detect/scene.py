@@ -40,10 +40,28 @@ class Detection:
         return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
 
 
-def _background(pixels: NDArray[np.int16]) -> NDArray[np.int16]:
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    median: NDArray[np.int16] = np.median(border, axis=0).astype(np.int16)
-    return median
+def _background(pixels: NDArray[np.int16]) -> NDArray[np.float64]:
+    """The background under every pixel: a plane per channel fitted to the image border
+    (robustly: the border median when the plane does not explain the border better), so an
+    even lighting ramp across the image is not mistaken for objects."""
+    h, w, _ = pixels.shape
+    ys = np.concatenate([np.zeros(w), np.full(w, h - 1), np.arange(h), np.arange(h)])
+    xs = np.concatenate([np.arange(w), np.arange(w), np.zeros(h), np.full(h, w - 1)])
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).astype(float)
+    median = np.median(border, axis=0)
+    design = np.stack([np.ones_like(xs), xs / w - 0.5, ys / h - 0.5], axis=1)
+    # Fit on the border pixels near the median color (objects touching the border are ignored).
+    near = np.abs(border - median).sum(axis=1) < 60
+    flat = np.broadcast_to(median, (h, w, 3)).astype(np.float64)
+    if near.sum() < len(border) / 2:
+        return flat
+    coef, *_ = np.linalg.lstsq(design[near], border[near], rcond=None)
+    if np.abs(coef[1:]).max() < 4:  # no real ramp: keep the exact median (clean renders)
+        return flat
+    gx = (np.arange(w) / w - 0.5)[None, :, None]
+    gy = (np.arange(h) / h - 0.5)[:, None, None]
+    plane: NDArray[np.float64] = coef[0] + gx * coef[1] + gy * coef[2]
+    return plane
 
 
 def _read_badge(gray: NDArray[np.float64], box: tuple[int, int, int, int]) -> int | None:

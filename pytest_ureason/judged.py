@@ -1,0 +1,133 @@
+"""The ``clip`` and ``vqa`` assertions: verdicts from a model rather than a detector.
+
+::
+
+    expect:
+      - clip: {text: "three red apples", min_score: 0.25}           # absolute
+      - clip: {text: "three red apples",
+               distractors: ["two red apples", "three green apples"]}  # ranked
+      - vqa: {question: "How many apples are there?", answer: "3"}
+
+``clip`` needs ``--clip-weights`` (see :mod:`pytest_ureason.detect.clip`); ``vqa`` needs
+``--judge MODEL``: any adapter whose ``answer`` takes an image and a question. The judge's name,
+revision and full answer are evidence; answers are cached per judge revision.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pytest_ureason.assertions import Params, Verdict, assertion
+from pytest_ureason.observation import Observation
+from pytest_ureason.scene import NUMBER_WORDS
+
+
+class ClipParams(Params):
+    """``clip``: the image matches ``text`` (absolute score, or better than distractors)."""
+
+    text: str = Field(min_length=1, max_length=300)
+    min_score: float | None = Field(default=None, ge=-1.0, le=1.0)
+    distractors: list[str] = Field(default_factory=list, max_length=50)
+    margin: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _form(self) -> ClipParams:
+        if self.min_score is not None and self.distractors:
+            raise ValueError("give either 'min_score' (absolute) or 'distractors' (ranked)")
+        if any(not d.strip() for d in self.distractors):
+            raise ValueError("distractors must be non-empty texts")
+        return self
+
+
+@assertion("clip", ClipParams)
+def clip(obs: Observation, p: ClipParams) -> Verdict:
+    """Absolute: similarity >= ``min_score`` (default 0.25). Ranked: similarity beats every
+    distractor's by more than ``margin``."""
+    from pytest_ureason.detect.clip import DEFAULT_MIN_SCORE
+
+    scores = obs.clip_scores([p.text, *p.distractors])
+    mine = scores[p.text]
+    scorer = obs.judges.clip()
+    name = f"clip:{scorer.arch}" + (" (random weights)" if scorer.weights == "random" else "")
+    evidence: dict[str, object] = {"score": round(mine, 4), "model": scorer.version}
+    if p.distractors:
+        best = max(p.distractors, key=lambda d: scores[d])
+        ok = mine > scores[best] + p.margin
+        reason = (
+            f"expected {p.text!r} to match better than its {len(p.distractors)} distractors, "
+            f"score {mine:.3f} vs {scores[best]:.3f} for {best!r}"
+        )
+        evidence["distractors"] = {d: round(scores[d], 4) for d in p.distractors}
+        label = f"clip({p.text!r} ranked)"
+    else:
+        floor = DEFAULT_MIN_SCORE if p.min_score is None else p.min_score
+        ok = mine >= floor
+        reason = f"expected CLIP score of {p.text!r} >= {floor:g}, got {mine:.3f}"
+        evidence["min_score"] = floor
+        label = f"clip({p.text!r} >= {floor:g})"
+    return Verdict(ok, reason, label, name, evidence)
+
+
+class VqaParams(Params):
+    """``vqa``: the judge answers ``question`` about the image with ``answer``."""
+
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=200)
+    match: Literal["auto", "exact", "contains", "yesno", "number"] = "auto"
+
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower())
+
+
+def _first_number(words: list[str]) -> int | None:
+    for w in words:
+        if w.isdigit():
+            return int(w)
+        if w in NUMBER_WORDS and w not in ("a", "an", "single"):
+            return NUMBER_WORDS[w]
+    return None
+
+
+def answer_matches(expected: str, answer: str, match: str = "auto") -> bool:
+    """Whether a judge's free-text ``answer`` gives the ``expected`` one.
+
+    ``yesno``: the first yes/no word; ``number``: the first number (digits or words);
+    ``exact``: the whole answer, ignoring case, punctuation and spacing; ``contains``: the
+    expected words appear consecutively. ``auto`` picks yesno, number or contains from the
+    expected answer.
+    """
+    want, got = _words(expected), _words(answer)
+    if match == "auto":
+        if want in (["yes"], ["no"]):
+            match = "yesno"
+        elif len(want) == 1 and _first_number(want) is not None:
+            match = "number"
+        else:
+            match = "contains"
+    if match == "yesno":
+        first = next((w for w in got if w in ("yes", "no")), None)
+        return first is not None and [first] == want[:1]
+    if match == "number":
+        return _first_number(got) is not None and _first_number(got) == _first_number(want)
+    if match == "exact":
+        return got == want
+    n = len(want)
+    return n > 0 and any(got[i : i + n] == want for i in range(len(got) - n + 1))
+
+
+@assertion("vqa", VqaParams)
+def vqa(obs: Observation, p: VqaParams) -> Verdict:
+    """Pass when the judge's answer gives the expected answer (see :func:`answer_matches`)."""
+    answer, judge = obs.vqa(p.question)
+    ok = answer_matches(p.answer, answer, p.match)
+    shown = answer if len(answer) <= 200 else answer[:197] + "..."
+    reason = f"asked {p.question!r}, expected {p.answer!r}, judge answered {shown!r}"
+    evidence = {"question": p.question, "answer": answer, "judge": judge, "match": p.match}
+    return Verdict(ok, reason, f"vqa({p.question!r} -> {p.answer!r})", f"vqa:{judge}", evidence)

@@ -1,0 +1,138 @@
+"""The judges of one worker: object detector, OCR, CLIP and the VQA judge model.
+
+A :class:`Judges` is built from a :class:`JudgeConfig` (the run's options) and loads each judge
+on first use, once per process (:func:`shared` keeps one per configuration), on the worker's
+device. A judge that cannot be loaded raises :class:`~pytest_ureason.detect.DetectorUnavailable`
+every time it is asked for, with the same message; the runner skips the items that need it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pytest_ureason.detect import DetectorUnavailable, resolve_detector, thresholds
+
+if TYPE_CHECKING:
+    from pytest_ureason.detect import ObjectDetectorBackend
+    from pytest_ureason.detect.clip import ClipScorer
+    from pytest_ureason.models.base import UnifiedModel
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Which judges a run uses (hashable: one :class:`Judges` per distinct configuration)."""
+
+    detector: str = "classical"
+    detector_path: str | None = None
+    device: str | None = None
+    threshold_overrides: tuple[tuple[str, float], ...] = ()
+    ocr: str = "rapidocr"
+    clip_model: str = "ViT-B-16"
+    clip_weights: str | None = None
+    judge: str | None = None
+    judge_path: str | None = None
+    judge_args: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class _Slot:
+    value: Any = None
+    error: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Judges:
+    """Lazily loaded judges of one configuration."""
+
+    def __init__(self, config: JudgeConfig):
+        self.config = config
+        self.detector_name, self.detector_reason = resolve_detector(
+            config.detector, config.detector_path
+        )
+        self._thresholds = thresholds(self.detector_name, dict(config.threshold_overrides))
+        self._slots: dict[str, _Slot] = {"detector": _Slot(), "clip": _Slot(), "vqa": _Slot()}
+
+    def _get(self, key: str, load: Any) -> Any:
+        slot = self._slots[key]
+        with slot.lock:
+            if slot.value is None and slot.error is None:
+                try:
+                    slot.value = load()
+                except DetectorUnavailable as exc:
+                    slot.error = str(exc)
+            if slot.error is not None:
+                raise DetectorUnavailable(slot.error)
+            return slot.value
+
+    def threshold(self, purpose: str) -> float:
+        """The minimum detection score for an assertion type (``present``, ``count``...)."""
+        return self._thresholds.get(purpose, self._thresholds["present"])
+
+    def detector(self) -> ObjectDetectorBackend:
+        """The object detector (loaded on first use).
+
+        Raises:
+            DetectorUnavailable: its package or weights are missing.
+        """
+        from pytest_ureason.detect import load_detector
+
+        cfg = self.config
+
+        def load() -> ObjectDetectorBackend:
+            if self.detector_name == "classical":
+                return load_detector("classical")
+            from pytest_ureason.detect.openvocab import OpenVocabularyDetector
+
+            floor = min(self._thresholds.values())
+            return OpenVocabularyDetector(
+                self.detector_name, cfg.detector_path, cfg.device, floor=floor
+            )
+
+        backend: ObjectDetectorBackend = self._get("detector", load)
+        return backend
+
+    def clip(self) -> ClipScorer:
+        """The CLIP scorer (loaded on first use).
+
+        Raises:
+            DetectorUnavailable: open_clip missing, or no ``--clip-weights``.
+        """
+        from pytest_ureason.detect.clip import ClipScorer
+
+        cfg = self.config
+        scorer: ClipScorer = self._get(
+            "clip", lambda: ClipScorer(cfg.clip_model, cfg.clip_weights, cfg.device)
+        )
+        return scorer
+
+    def vqa(self) -> UnifiedModel:
+        """The VQA judge model (``--judge``), loaded on first use through the adapter registry.
+
+        Raises:
+            DetectorUnavailable: no ``--judge`` given, or the adapter failed to load.
+        """
+        cfg = self.config
+
+        def load() -> UnifiedModel:
+            from pytest_ureason.models.base import ModelLoadError, load_model
+
+            if cfg.judge is None:
+                raise DetectorUnavailable(
+                    "vqa assertions need a judge model: pass --judge NAME (e.g. --judge reference)"
+                )
+            try:
+                return load_model(cfg.judge, cfg.judge_path, dict(cfg.judge_args))
+            except ModelLoadError as exc:
+                raise DetectorUnavailable(f"--judge {cfg.judge}: {exc}") from None
+
+        model: UnifiedModel = self._get("vqa", load)
+        return model
+
+
+@cache
+def shared(config: JudgeConfig) -> Judges:
+    """The one :class:`Judges` of ``config`` in this process."""
+    return Judges(config)

@@ -1,0 +1,193 @@
+"""``clip`` (open_clip, a tiny random model built from a config file) and ``vqa`` (the
+reference adapter's ``answer``, and a test adapter registered like a third party's)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from pydantic import ValidationError
+
+from pytest_ureason.assertions import Observation, evaluate, get_assertion
+from pytest_ureason.detect import DetectorUnavailable
+from pytest_ureason.judged import ClipParams, VqaParams, answer_matches
+from pytest_ureason.judges import JudgeConfig, Judges
+from pytest_ureason.models.base import register_model
+from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.render import render_scene
+from pytest_ureason.scene import parse_scene
+from pytest_ureason.store import Store, StoredEvidence
+from tests.conftest import write
+
+
+@pytest.fixture(scope="module")
+def clip_judges(tmp_path_factory: pytest.TempPathFactory) -> Judges:
+    pytest.importorskip("open_clip")
+    from pytest_ureason.detect.tiny import save_clip_config
+
+    config = save_clip_config(tmp_path_factory.mktemp("clip"))
+    return Judges(JudgeConfig("classical", clip_model=str(config), clip_weights="random"))
+
+
+IMAGE = render_scene(parse_scene("3 red apples"), seed=0, size=128)
+
+
+def test_clip_scores_and_both_forms(clip_judges: Judges) -> None:
+    obs = Observation(IMAGE, judges=clip_judges)
+    texts = ["three red apples", "a blue car", "two dogs"]
+    scores = obs.clip_scores(texts)
+    assert set(scores) == set(texts) and all(-1.0 <= s <= 1.0 for s in scores.values())
+    assert len(set(scores.values())) == 3  # different texts, different embeddings
+    ranked = evaluate("clip", ClipParams(text=texts[0], distractors=texts[1:]), obs)
+    assert ranked.passed == (scores[texts[0]] > max(scores[texts[1]], scores[texts[2]]))
+    assert ranked.detector == "clip:ureason-tiny-clip (random weights)"
+    assert set(ranked.evidence["distractors"]) == set(texts[1:])
+    low = evaluate("clip", ClipParams(text=texts[0], min_score=-1.0), obs)
+    high = evaluate("clip", ClipParams(text=texts[0], min_score=1.0), obs)
+    assert low.passed and not high.passed
+    assert "got" in high.reason and high.evidence["min_score"] == 1.0
+
+
+def test_clip_batches_images(clip_judges: Judges) -> None:
+    scorer = clip_judges.clip()
+    other = render_scene(parse_scene("a blue cup"), seed=1, size=128)
+    both = scorer.score([IMAGE, other], ["apples", "a cup"])
+    assert both.shape == (2, 2)
+    alone = scorer.score([other], ["apples", "a cup"])
+    assert abs(both[1] - alone[0]).max() < 1e-4
+
+
+def test_clip_params_and_missing_weights() -> None:
+    with pytest.raises(ValidationError, match="either 'min_score'"):
+        ClipParams(text="x", min_score=0.2, distractors=["y"])
+    with pytest.raises(ValidationError):
+        ClipParams(text="")
+    obs = Observation(IMAGE, judges=Judges(JudgeConfig("classical")))
+    with pytest.raises(DetectorUnavailable, match="--clip-weights"):
+        evaluate("clip", ClipParams(text="apples"), obs)
+    judges = Judges(JudgeConfig("classical", clip_weights="/nonexistent/clip.pt"))
+    with pytest.raises(DetectorUnavailable, match="no such checkpoint file"):
+        judges.clip()
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "match", "ok"),
+    [
+        ("3", "There are 3 apples.", "auto", True),
+        ("3", "three", "auto", True),
+        ("3", "I count 4 apples, not 3", "auto", False),  # the first number is the answer
+        ("yes", "Yes, there is.", "auto", True),
+        ("no", "Yes. No doubt.", "auto", False),
+        ("red", "The apple is red.", "auto", True),
+        ("hot dog", "a dog, hot", "auto", False),
+        ("OPEN 24", "open 24", "exact", True),
+        ("OPEN", "open 24", "exact", False),
+    ],
+)
+def test_answer_matching(expected: str, answer: str, match: str, ok: bool) -> None:
+    assert answer_matches(expected, answer, match) is ok
+
+
+def test_vqa_with_the_reference_judge() -> None:
+    judges = Judges(JudgeConfig("classical", judge="reference"))
+    obs = Observation(IMAGE, judges=judges)
+    good = evaluate("vqa", VqaParams(question="How many apples are there?", answer="3"), obs)
+    assert good.passed and good.evidence["answer"] == "3"
+    assert good.detector.startswith("vqa:reference@reference-")
+    bad = evaluate("vqa", VqaParams(question="What color is the apple?", answer="blue"), obs)
+    assert not bad.passed and "judge answered 'red'" in bad.reason
+
+
+class CountingJudge(ReferenceModel):
+    """A third-party judge: answers like the reference model, and counts its calls."""
+
+    name = "counting-judge"
+    calls: ClassVar[list[str]] = []
+
+    def __init__(self, path: str | None, options: dict[str, str]) -> None:
+        super().__init__(None, {})
+        self.revision = f"rev-{options.get('rev', '1')}"
+
+    def answer(self, images: list[Any], questions: list[str], seeds: list[int]) -> list[str]:
+        CountingJudge.calls.extend(questions)
+        return super().answer(images, questions, seeds)
+
+
+register_model("counting-judge")(CountingJudge)
+
+
+def test_vqa_answers_are_cached_per_judge_revision(tmp_path: Path) -> None:
+    CountingJudge.calls.clear()
+    store = Store(tmp_path)
+    q = VqaParams(question="Is there an apple?", answer="yes")
+    for rev in ("1", "1", "2"):
+        judges = Judges(
+            JudgeConfig("classical", judge="counting-judge", judge_args=(("rev", rev),))
+        )
+        obs = Observation(IMAGE, judges=judges, cache=StoredEvidence(store, "img"))
+        verdict = evaluate("vqa", q, obs)
+        assert verdict.passed and verdict.evidence["judge"] == f"counting-judge@rev-{rev}"
+    assert len(CountingJudge.calls) == 2  # rev 1 once (then cached), rev 2 once
+    assert get_assertion("vqa").params is VqaParams
+
+
+VQA_SUITE = """\
+suite: demo/vqa
+task: counting
+instances:
+  - id: apples
+    prompt: Draw 3 red apples.
+    refined: A picture of 3 red apples.
+    expect:
+      - vqa: {question: "How many apples are there?", answer: "3"}
+"""
+
+
+def test_plugin_vqa_needs_a_judge(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    write(pytester.path / "suites" / "vqa.yaml", VQA_SUITE)
+    result = pytester.runpytest(
+        "suites", "--model", "reference", "--condition", "direct", "-rs", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*vqa assertions need a judge model: pass --judge NAME*"])
+    junit = pytester.path / "out.xml"
+    result = pytester.runpytest(
+        "suites", "--model", "reference", "--condition", "direct", "--judge", "reference",
+        f"--junitxml={junit}", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*ureason judges: detector classical*vqa judge reference*"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+    verdict = json.loads(props["ureason_verdicts"])[0]
+    assert verdict["evidence"]["judge"].startswith("reference@reference-")
+    result = pytester.runpytest("suites", "--model", "reference", "--judge", "nope")
+    result.stderr.fnmatch_lines(["*--judge: unknown model 'nope'*"])
+
+
+def test_fluent_vqa_and_clip_use_the_runs_judges(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_ureason import expect
+
+        def test_apples(generate, ureason_judges):
+            image = generate("3 red apples")
+            expect(image, judges=ureason_judges).vqa("How many apples are there?", "3")
+            with pytest.raises(AssertionError, match="judge answered 'red'"):
+                expect(image, judges=ureason_judges).vqa("What color is the apple?", "blue")
+
+        def test_clip_needs_weights(generate, ureason_judges):
+            from pytest_ureason.detect import DetectorUnavailable
+            with pytest.raises(DetectorUnavailable, match="--clip-weights"):
+                expect(generate("3 red apples"), judges=ureason_judges).clip("apples")
+        """
+    )
+    result = pytester.runpytest(
+        "--model", "reference", "--judge", "reference", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2)
