@@ -80,12 +80,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     conditions = condition_order({r.condition for r in results.records()})
     for line in format_table(summary, conditions):
         print(line)
+    from pytest_ureason.gapscore import gap_scores
+    from pytest_ureason.irt import format_scores
+
+    scores = gap_scores(results.records())
+    for condition, per_model in scores.items():
+        for line in format_scores(per_model, condition):
+            print(line)
     if args.json:
         data = {
             "files": results.files,
             "items": len(results.items),
             "problems": results.problems(),
             **summary.to_json(),
+            "gap_scores": {c: [s.to_json() for s in v] for c, v in scores.items()},
         }
         try:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)

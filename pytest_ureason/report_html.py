@@ -25,10 +25,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.junit_read import Item, Results
 from pytest_ureason.report import GAPS, Summary, wilson
+
+if TYPE_CHECKING:
+    from pytest_ureason.irt import GapScore
 
 OUTCOMES = ("passed", "failed", "error", "skipped")
 IMAGE_MODES = ("embed", "link", "none")
@@ -277,6 +280,30 @@ def summary_html(summary: Summary, conditions: list[str], charts: bool = True) -
     return "\n".join(parts)
 
 
+def gap_score_html(scores: dict[str, list[GapScore]]) -> str:
+    """The MIRT Gap Score table (understand vs each generation condition), escaped."""
+    if not scores:
+        return ""
+    e = html.escape
+    rows = [
+        "<h2>Gap Score (2D 2PL item response model)</h2>",
+        '<table class="gapscore"><tr><th>model</th><th>understand vs</th><th>theta_u</th>'
+        "<th>theta_g</th><th>gap [95% interval]</th><th>accuracy gap (pts)</th>"
+        "<th>items</th></tr>",
+    ]
+    for condition, per_model in scores.items():
+        for s in per_model:
+            acc = "-" if s.accuracy_gap is None else f"{100 * s.accuracy_gap:+.1f}"
+            rows.append(
+                f"<tr><td>{e(s.model)}</td><td>{e(condition)}</td>"
+                f"<td>{s.understanding:+.2f}</td><td>{s.generation:+.2f}</td>"
+                f"<td>{s.gap:+.2f} [{s.gap_ci[0]:+.2f}, {s.gap_ci[1]:+.2f}]</td>"
+                f"<td>{acc}</td><td>{s.items[0]}+{s.items[1]}</td></tr>"
+            )
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
 def _asset(name: str) -> str:
     return (resources.files("pytest_ureason") / "data" / name).read_text(encoding="utf-8")
 
@@ -292,7 +319,12 @@ def build_html(
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """The whole page as one string."""
-    summary = Summary.from_records(results.records())
+    from pytest_ureason.gapscore import gap_scores
+
+    records = results.records()
+    summary = Summary.from_records(records)
+    gap_table = gap_score_html(gap_scores(records))
+    summary_part = summary_html(summary, condition_order({r.condition for r in records}), charts)
     data = page_data(results, images=images, thumb=thumb, out_dir=out_dir, progress=progress)
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
@@ -312,7 +344,7 @@ def build_html(
             f'<h1>{e(title)}</h1><p class="meta">{len(results.items)} items from {files}; '
             f"built {stamp}</p>",
             f'<ul class="problems">{problems}</ul>' if problems else "",
-            f'<section id="summary">{summary_html(summary, data["conditions"], charts)}</section>',
+            f'<section id="summary">{summary_part}{gap_table}</section>',
             '<section id="items"><h2>items</h2><div id="controls"></div>',
             '<div id="pager"></div><div id="rows"></div></section>',
             f'<script type="application/json" id="ureason-data">{_json_for_script(data)}</script>',

@@ -37,9 +37,7 @@ class VerdictFailure(AssertionError):
 class Runner:
     """Loads the model once and runs suite items in prepared groups."""
 
-    def __init__(
-        self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None
-    ):
+    def __init__(self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None):
         self.settings = settings
         self.groups = groups
         self._harness: Harness | None = None

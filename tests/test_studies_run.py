@@ -267,3 +267,25 @@ def test_geneval_file_named_on_the_command_line(pytester: pytest.Pytester) -> No
             "*expected purple cat, found orange*",
         ]
     )
+
+
+def test_report_refits_the_gap_score_from_junit(
+    pytester: pytest.Pytester, bidirectional: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ureason report` over the junit file gives the run's own Gap Score, in text, JSON, HTML."""
+    args = ["--model", "reference", "--condition", "understand", "--condition", "direct"]
+    pytester.runpytest(*args, "--junitxml=out.xml", "--ureason-json=run.json")
+    capsys.readouterr()
+    out = pytester.path
+    code = main(["report", str(out / "out.xml"), "--json", str(out / "rep.json"),
+                 "--html", str(out / "rep.html"), "--images", "none"])  # fmt: skip
+    assert code == 0
+    assert "gap score (2D 2PL, MAP; understand vs direct)" in capsys.readouterr().out
+    run = json.loads((out / "run.json").read_text())["gap_scores"]["direct"][0]
+    rep = json.loads((out / "rep.json").read_text())["gap_scores"]["direct"][0]
+    assert rep["model"] == run["model"] == "reference"
+    assert rep["gap"] == pytest.approx(run["gap"], abs=1e-6)
+    assert rep["gap_ci95"] == pytest.approx(run["gap_ci95"], abs=1e-6)
+    page = (out / "rep.html").read_text()
+    assert "Gap Score (2D 2PL item response model)" in page
+    assert f"{run['gap']:+.2f} [{run['gap_ci95'][0]:+.2f}, {run['gap_ci95'][1]:+.2f}]" in page

@@ -68,10 +68,23 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
     ids = dict(bos_token_id=5, eos_token_id=6, pad_token_id=0)
     if size == "tiny":
         side = 64
-        text = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                    num_hidden_layers=2, vocab_size=n, max_position_embeddings=16, **ids)
-        vision = dict(hidden_size=32, intermediate_size=37, num_attention_heads=4,
-                      num_hidden_layers=2, image_size=side, patch_size=16)
+        text = dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=n,
+            max_position_embeddings=16,
+            **ids,
+        )
+        vision = dict(
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            image_size=side,
+            patch_size=16,
+        )
         config = tf.Owlv2Config(text_config=text, vision_config=vision, projection_dim=32)
     else:  # owlv2-base-patch16: ViT-B/16 at 960 px, CLIP text tower
         side = 960
