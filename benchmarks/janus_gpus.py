@@ -34,25 +34,12 @@ sys.path.insert(0, str(REPO))
 def save_checkpoint(size: str, folder: Path) -> Path:
     """Build the model on the first GPU (or CPU) and save it with its processor."""
     import torch
-    from transformers import JanusForConditionalGeneration
+    from janus_throughput import build  # the same model the single-GPU benchmark builds
 
-    from pytest_ureason.models.testing import (
-        byte_level_tokenizer,
-        janus_config,
-        janus_generation_config,
-        janus_processor,
-    )
-
-    tokenizer = byte_level_tokenizer()
-    config = janus_config(size, vocab_size=len(tokenizer))
-    device = "cuda:0" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if device != "cpu" else torch.float32
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = JanusForConditionalGeneration(config).to(dtype).eval()
-    model.generation_config = janus_generation_config(tokenizer)
+    cuda = torch.cuda.is_available()
+    model, processor = build(size, "cuda:0" if cuda else "cpu", "bfloat16" if cuda else "float32")
     model.save_pretrained(folder)
-    janus_processor(config, tokenizer).save_pretrained(folder)
+    processor.save_pretrained(folder)
     del model
     return folder
 
