@@ -254,7 +254,11 @@ def cmd_calibrate(args: Any) -> int:
     for line in format_table(result):
         print(line)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        try:
+            Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        except OSError as exc:
+            print(f"ureason calibrate: cannot write --json {args.json}: {exc}", file=sys.stderr)
+            return 2
         print(f"written to {args.json}")
     return 0
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.conditions import GENERATION_CONDITIONS
 
 if TYPE_CHECKING:
+    from pytest_ureason.gate import OUTCOMES
     from pytest_ureason.irt import GapScore
     from pytest_ureason.report import Record
 
@@ -90,6 +91,10 @@ def load_records(paths: list[Path]) -> list[Record]:
             )
         for i, raw in enumerate(items):
             try:
+                if raw["outcome"] not in OUTCOMES:
+                    raise ValueError(f"outcome {raw['outcome']!r} is not one of {OUTCOMES}")
+                if isinstance(raw["seed"], bool) or not isinstance(raw["seed"], int):
+                    raise ValueError(f"seed {raw['seed']!r} is not an integer")
                 name = str(raw["model"])
                 first = seen.setdefault(name, path)
                 if first != path:  # the same adapter in two runs: two models, named by file
@@ -105,7 +110,7 @@ def load_records(paths: list[Path]) -> list[Record]:
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}: items[{i}]: bad record: {exc!r}") from None
+                raise ValueError(f"{path}: items[{i}]: bad record: {exc}") from None
     return out
 
 
@@ -132,9 +137,12 @@ def cmd_gap(args: argparse.Namespace) -> int:
         for line in format_scores(rows, condition):
             print(line)
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({c: [s.to_json() for s in rows] for c, rows in scores.items()}, indent=1)
-        )
+        table = {c: [s.to_json() for s in rows] for c, rows in scores.items()}
+        try:
+            Path(args.json).write_text(json.dumps(table, indent=1), encoding="utf-8")
+        except OSError as exc:
+            print(f"ureason gap: cannot write --json {args.json}: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

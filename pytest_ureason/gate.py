@@ -131,7 +131,9 @@ class Baseline:
                     raise BaselineError(f"{where}.items[{item_id!r}]: bad outcome {outcome!r}")
             entry["version"] = str(entry.get("version", ""))
         prints = data.get("fingerprints", [])
-        return cls(model, [str(p) for p in prints], suites, str(data.get("created", "")))
+        if not isinstance(prints, list) or not all(isinstance(p, str) for p in prints):
+            raise BaselineError(f"{path}: field 'fingerprints' must be a list of strings")
+        return cls(model, list(prints), suites, str(data.get("created", "")))
 
 
 def _condition(item_id: str) -> str:
@@ -148,6 +150,7 @@ class ConditionGate:
     pairs: int = 0
     before: int = 0  # passed in the baseline
     after: int = 0  # passed in this run
+    skipped: int = 0  # baseline passes that this run skipped (counted as broken)
     broken: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     p_value: float = 1.0
@@ -232,9 +235,12 @@ def compare(
             )
         for item_id, outcome in now["items"].items():
             old = then["items"].get(item_id)
-            if old is None or "skipped" in (old, outcome):
+            # A baseline skip carries no verdict to compare with. A pass that this run skips
+            # (an adapter now Unsupported, a detector gone) is a loss, not a blank.
+            if old is None or old == "skipped" or (outcome == "skipped" and old != "passed"):
                 continue
             g = gates.setdefault(_condition(item_id), ConditionGate(_condition(item_id)))
+            g.skipped += outcome == "skipped"
             g.pairs += 1
             g.before += old == "passed"
             g.after += outcome == "passed"
@@ -274,6 +280,7 @@ def format_gate(result: GateResult, max_flips: int = 40) -> list[str]:
             f"{g.condition}: {g.before}/{g.pairs} -> {g.after}/{g.pairs} passed "
             f"({100 * g.effect:+.1f} pts), {len(g.broken)} broke, {len(g.fixed)} fixed, "
             f"p={g.p_value:.3g}: {g.status.upper()}"
+            + (f" ({g.skipped} baseline passes skipped in this run)" if g.skipped else "")
         )
         for kind, flips in (("broke", g.broken), ("fixed", g.fixed)):
             for item_id in flips[:max_flips]:

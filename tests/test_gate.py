@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ureason.cli import main
-from pytest_ureason.gate import Baseline, compare
+from pytest_ureason.gate import Baseline, BaselineError, compare, format_gate
 from pytest_ureason.junit_read import item_from_props
 from tests.conftest import REPO, write
 
@@ -184,6 +184,25 @@ def test_compare_alpha_and_min_effect() -> None:
     assert not compare(base, now, min_effect=0.07).failed
     g = compare(base, now).conditions[0]
     assert (g.pairs, len(g.broken), g.p_value) == (100, 6, pytest.approx(0.03125))
-    # Skipped items are not paired.
+    # A baseline pass that this run skips is a loss: six skips fail the gate like six failures.
     skipped = _items(["skipped"] * 6 + ["passed"] * 94)
-    assert compare(base, skipped).conditions[0].pairs == 94
+    g = compare(base, skipped).conditions[0]
+    assert (g.pairs, len(g.broken), g.skipped) == (100, 6, 6)
+    assert compare(base, skipped).failed
+    assert "(6 baseline passes skipped in this run)" in "\n".join(
+        format_gate(compare(base, skipped))
+    )
+    # A baseline failure that is now skipped, or a baseline skip, carries nothing to compare.
+    failing = Baseline.from_items(_items(["failed"] * 6 + ["skipped"] * 94), "m")
+    assert compare(failing, _items(["skipped"] * 6 + ["passed"] * 94)).compared == 0
+
+
+def test_bad_fingerprints_in_a_baseline_is_our_error(tmp_path: Path) -> None:
+    base = Baseline.from_items(_items(["passed"] * 3), "m")
+    path = tmp_path / "b.json"
+    for bad in (5, "abc", [1, 2]):
+        data = base.to_json()
+        data["fingerprints"] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(BaselineError, match="field 'fingerprints' must be a list of strings"):
+            Baseline.read(path)
