@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.conditions import GENERATION_CONDITIONS
 
 if TYPE_CHECKING:
-    from pytest_ureason.gate import OUTCOMES
     from pytest_ureason.irt import GapScore
     from pytest_ureason.report import Record
 
@@ -73,6 +72,7 @@ def load_records(paths: list[Path]) -> list[Record]:
     Raises:
         ValueError: a file is unreadable, not JSON, or has no ``items`` list (naming the file).
     """
+    from pytest_ureason.gate import OUTCOMES
     from pytest_ureason.report import Record
 
     out: list[Record] = []
