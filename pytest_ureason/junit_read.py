@@ -108,7 +108,7 @@ def outcome_of(case: ET.Element, props: dict[str, str]) -> str:
     """passed | failed | error | skipped, from a testcase's children and properties."""
     tags = {child.tag for child in case}
     if "failure" in tags:
-        return "error" if props.get("ureason_outcome") == "error" else "failed"
+        return "failed" if props.get("ureason_outcome") == "failed" else "error"
     if "error" in tags:
         return "error"
     if "skipped" in tags:

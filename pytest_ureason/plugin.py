@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings_mod.check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 
-    collector = ResultsCollector(settings)
+    collector = ResultsCollector(settings, config)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, "ureason-results")
     from pytest_ureason.gate_plugin import options_of  # --gate / --ureason-regen-baseline
@@ -204,16 +204,40 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             collector.add_throughput(counters)
 
 
+def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
+    """Write a progress line past output capture (items run captured); None on xdist workers,
+    whose progress the controller prints from the reports it receives."""
+    if hasattr(config, "workerinput"):
+        return None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return None
+
+    def show(line: str) -> None:
+        def write() -> None:
+            if reporter._tw.width_of_current_line:  # after the progress characters
+                reporter._tw.line()
+            reporter.write_line(line)
+
+        if capman is None:
+            write()
+            return
+        with capman.global_and_fixture_disabled():
+            write()
+
+    return show
+
+
 @pytest.fixture(scope="session")
 def ureason_runner(pytestconfig: pytest.Config) -> Runner:
     """The per-worker runner: loads the model once, prepares groups, judges items."""
     runner = pytestconfig.stash.get(RUNNER_KEY, None)
     if runner is None:
-        reporter = None
-        if not hasattr(pytestconfig, "workerinput"):
-            reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
         runner = Runner(
-            pytestconfig.stash[SETTINGS_KEY], pytestconfig.stash.get(GROUPS_KEY, {}), reporter
+            pytestconfig.stash[SETTINGS_KEY],
+            pytestconfig.stash.get(GROUPS_KEY, {}),
+            _progress_writer(pytestconfig),
         )
         pytestconfig.stash[RUNNER_KEY] = runner
     return runner

@@ -8,6 +8,7 @@ XML records, whichever process ran the item.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,18 +29,44 @@ def _outcome(report: pytest.TestReport, props: dict[str, Any]) -> str | None:
             return "skipped"
         if report.passed:
             return "passed"
-        return "error" if props.get("ureason_outcome") == "error" else "failed"
+        # Only a verdict is a failure; anything else that went wrong is an error.
+        return "failed" if props.get("ureason_outcome") == "failed" else "error"
     return None
 
 
 class ResultsCollector:
     """Aggregates suite item results and prints the pass-rate table."""
 
-    def __init__(self, settings: Settings):
+    #: Seconds between progress lines printed on the controller under xdist.
+    PROGRESS_EVERY = 15.0
+
+    def __init__(self, settings: Settings, config: pytest.Config | None = None):
         self.settings = settings
+        self.config = config
         self.records: dict[str, Record] = {}
         self.throughput: dict[str, float] = {}
         self.json_error: str | None = None
+        self._started = time.monotonic()
+        self._last_progress = self._started
+
+    def _progress(self) -> None:
+        """Under xdist, a line every ``PROGRESS_EVERY`` s: items done and their rate (workers
+        cannot write to the terminal; serial runs print per generated batch instead)."""
+        config = self.config
+        if config is None or not config.pluginmanager.hasplugin("dsession"):
+            return
+        now = time.monotonic()
+        if now - self._last_progress < self.PROGRESS_EVERY:
+            return
+        self._last_progress = now
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            done = len(self.records)
+            if reporter._tw.width_of_current_line:  # after the progress characters
+                reporter._tw.line()
+            reporter.write_line(
+                f"ureason: {done} suite items done ({done / (now - self._started):.1f} items/s)"
+            )
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -62,6 +89,7 @@ class ResultsCollector:
             int(str(rounds)) if rounds is not None else None,
             str(draft) if draft is not None else None,
         )
+        self._progress()
 
     def add_throughput(self, counters: dict[str, float]) -> None:
         """Add a worker's generation counters."""

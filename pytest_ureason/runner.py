@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,25 +39,39 @@ class VerdictFailure(AssertionError):
 class Runner:
     """Loads the model once and runs suite items in prepared groups."""
 
-    def __init__(self, settings: Settings, groups: dict[str, list[Case]], reporter: Any = None):
+    def __init__(
+        self,
+        settings: Settings,
+        groups: dict[str, list[Case]],
+        show: Callable[[str], None] | None = None,
+    ):
         self.settings = settings
         self.groups = groups
         self._harness: Harness | None = None
         self._load_error: str | None = None
-        # Progress of long generation, shown in the terminal (none on xdist workers).
-        self.reporter = reporter
+        # Progress of long generation, written past output capture (none on xdist workers).
+        self.show = show
         self._total = sum(len(cases) for cases in groups.values())
         self._made = 0
         self._seconds = 0.0
+        self._shown_at = 0.0
+
+    #: Seconds between two progress lines (the last batch always shows).
+    PROGRESS_EVERY = 5.0
 
     def _progress(self, images: int, seconds: float) -> None:
-        """One terminal line per generated batch: images made so far, and the rate."""
+        """A terminal line after a generated batch (at most one per ``PROGRESS_EVERY`` seconds,
+        and after the last): images ready and made so far, and the rate."""
         self._made += images
         harness = self._harness
         spent = (harness.throughput.generate_seconds if harness else 0.0) + seconds
         ready = self._made + (harness.throughput.reused if harness else 0)
-        if self.reporter is not None:
-            self.reporter.write_line(
+        now = time.monotonic()
+        if now - self._shown_at < self.PROGRESS_EVERY and ready < self._total:
+            return
+        self._shown_at = now
+        if self.show is not None:
+            self.show(
                 f"ureason: {ready}/{self._total} images ready, {self._made} generated "
                 f"({self._made / max(spent, 1e-9):.2f} images/s)"
             )
@@ -79,15 +95,19 @@ class Runner:
             except ModelLoadError as exc:
                 self._load_error = str(exc)
             else:
-                self._harness = Harness(
-                    model,
-                    Store(self.settings.store),
-                    self.settings.batch_size,
-                    model_path=self.settings.model_path,
-                    model_args=self.settings.model_args,
-                    rounds=self.settings.rounds,
-                )
-                self._harness.on_progress = self._progress
+                try:
+                    self._harness = Harness(
+                        model,
+                        Store(self.settings.store),
+                        self.settings.batch_size,
+                        model_path=self.settings.model_path,
+                        model_args=self.settings.model_args,
+                        rounds=self.settings.rounds,
+                    )
+                except Exception as exc:  # e.g. settings that cannot be hashed into a key
+                    self._load_error = f"{type(exc).__name__}: {exc}"
+                else:
+                    self._harness.on_progress = self._progress
         if self._harness is None:
             pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
         return self._harness
@@ -140,7 +160,23 @@ class Runner:
         return shared(replace(config, detector=required))
 
     def run_item(self, item: pytest.Item) -> None:
-        """Generate (if needed) and judge one item; raise on failure."""
+        """Generate (if needed) and judge one item; raise on failure.
+
+        An exception that is neither a verdict nor a pytest outcome (a bug, a broken judge) is
+        recorded as an ``error`` with its reason, never counted as the model failing the item.
+        """
+        try:
+            self._run_item(item)
+        except (VerdictFailure, pytest.skip.Exception, pytest.fail.Exception):
+            raise
+        except Exception as exc:
+            props = item.user_properties
+            if not any(name == "ureason_outcome" for name, _ in props):
+                props.append(("ureason_outcome", "error"))
+                props.append(("ureason_reason", f"internal error: {type(exc).__name__}: {exc}"))
+            raise
+
+    def _run_item(self, item: pytest.Item) -> None:
         case = item.stash[CASE_KEY]
         props = item.user_properties
         try:

@@ -309,3 +309,76 @@ def test_a_team_registers_its_own_assertion_type(pytester: pytest.Pytester) -> N
             "*expected >= 2 objects, found 1*",
         ]
     )
+
+
+BROKEN_ADAPTERS = """\
+from pytest_ureason import register_model
+from pytest_ureason.models.reference import ReferenceModel
+
+LOADS = []
+
+
+class Nameless:
+    def reason(self, prompts, seeds): return ["r"] * len(prompts)
+    def generate(self, prompts, seeds, contexts=None): return []
+    def answer(self, images, questions, seeds): return [""] * len(questions)
+
+
+class Unkeyable(ReferenceModel):
+    name = "unkeyable"
+
+    def __init__(self, path, options):
+        super().__init__(path, options)
+        self.revision = 5  # a revision must be a string: it enters the store key
+
+
+@register_model("nameless")
+def make_nameless(path, options):
+    LOADS.append("nameless")
+    return Nameless()
+
+
+@register_model("unkeyable")
+def make_unkeyable(path, options):
+    LOADS.append("unkeyable")
+    return Unkeyable(path, options)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"adapter loads: {len(LOADS)}")
+"""
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("nameless", "*model not loaded: model 'nameless': the adapter has no 'name' string*"),
+        ("unkeyable", "*model not loaded: model 'unkeyable': 'revision' must be a string, got 5*"),
+    ],
+)
+def test_a_broken_adapter_is_an_error_loaded_once_not_a_failing_model(
+    pytester: pytest.Pytester, suite_dir: Path, model: str, message: str
+) -> None:
+    pytester.makeconftest(BROKEN_ADAPTERS)
+    result = pytester.runpytest("--model", model, "--ureason-json=out.json", "-rf")
+    result.stdout.fnmatch_lines([message, "adapter loads: 1"])
+    records = json.loads((pytester.path / "out.json").read_text())["items"]
+    assert len(records) == 9 and {r["outcome"] for r in records} == {"error"}
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_progress_shows_past_capture_and_under_xdist(
+    pytester: pytest.Pytester, suite_dir: Path
+) -> None:
+    """Progress lines reach the terminal of a real subprocess run with pytest's default capture,
+    and the controller prints them under xdist."""
+    serial = pytester.runpytest_subprocess("--model", "reference", "--batch-size", "2")
+    serial.stdout.fnmatch_lines(["ureason: */9 images ready, * generated (* images/s)"])
+    pytester.makeconftest(
+        "from pytest_ureason.results import ResultsCollector\n"
+        "ResultsCollector.PROGRESS_EVERY = 0.0\n"
+    )
+    parallel = pytester.runpytest_subprocess(
+        "--model", "reference", "-p", "xdist", "-n", "2", "--store=s2"
+    )
+    parallel.stdout.fnmatch_lines(["ureason: * suite items done (* items/s)"])

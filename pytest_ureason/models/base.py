@@ -138,4 +138,11 @@ def load_model(
     missing = [m for m in ("reason", "generate", "answer") if not callable(getattr(model, m, None))]
     if missing:
         raise ModelLoadError(f"model {name!r} does not implement {', '.join(missing)}")
+    if not isinstance(getattr(model, "name", None), str):
+        raise ModelLoadError(f"model {name!r}: the adapter has no 'name' string attribute")
+    revision, settings = getattr(model, "revision", None), getattr(model, "settings", None)
+    if revision is not None and not isinstance(revision, str):
+        raise ModelLoadError(f"model {name!r}: 'revision' must be a string, got {revision!r}")
+    if settings is not None and not isinstance(settings, dict):
+        raise ModelLoadError(f"model {name!r}: 'settings' must be a dict, got {settings!r}")
     return model
