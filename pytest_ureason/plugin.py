@@ -65,11 +65,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     if settings.calibrate:
+        from dataclasses import replace
+
         from pytest_ureason.calibration import gate_run
 
-        gate_run(
-            settings.judges, settings.accuracy_floor, settings.store, settings.calibration_goldens
-        )
+        judges = settings.judges
+        if _distributed(config) and judges.device is None:
+            # The workers own the GPUs: the controller calibrates on the CPU, never touching CUDA
+            # (the result is cached in the store, so this is paid once per judge version).
+            judges = replace(judges, device="cpu")
+        gate_run(judges, settings.accuracy_floor, settings.store, settings.calibration_goldens)
     settings_mod.check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 
@@ -100,6 +105,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     from pytest_ureason.gpus import pool_from
 
     return len(pool_from(settings_mod._get(config, "ureason_gpus"))) or None
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """Whether xdist will run the items in worker processes."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return False
+    return bool(config.getoption("numprocesses", None) or config.getoption("tx", None))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -141,3 +141,15 @@ def test_calibrate_gate_refuses_a_run_below_the_floor(
     assert run("0.9").ret == pytest.ExitCode.NO_TESTS_COLLECTED  # calibrated, then ran
     cached = list((pytester.path / ".store" / "calibration").glob("*.json"))
     assert len(cached) == 1  # later runs reused the first measurement
+    # Under xdist the controller calibrates on the CPU (the workers own the GPUs): another key.
+    pytester.makeini(
+        f"[pytest]\nureason_store = .store\nureason_accuracy_floor = 0.9\n"
+        f"ureason_calibration_goldens = {goldens}\n"
+    )
+    distributed = pytester.runpytest_subprocess(
+        "suites", "--model", "reference", "--detector", "classical", "--calibrate",
+        "-p", "no:cacheprovider", "-p", "xdist", "-n", "1",
+    )  # fmt: skip
+    assert distributed.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    keys = {p.name for p in (pytester.path / ".store" / "calibration").glob("*.json")}
+    assert len(keys) == 2 and cached[0].name in keys
