@@ -114,6 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "skipped_unreadable": unreadable,
         }
         _atomic_write(out / "dataset.json", (json.dumps(meta, indent=1) + "\n").encode())
+        _prune_images(out, {row["image"] for row in rows})
     except OSError as exc:
         print(f"ureason export: cannot write to {out}: {exc}", file=sys.stderr)
         return 2
@@ -121,3 +122,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"not exported: {line}", file=sys.stderr)
     print(f"{len(rows)} passing generations exported to {out}/train.jsonl")
     return 0
+
+
+def _prune_images(out: Path, kept: set[str]) -> None:
+    """Remove images of an earlier export that this one no longer lists (only files named as
+    this module names them, ``images/ab/<sha256>.png``; nothing else in the folder is touched)."""
+    for path in out.glob("images/??/*.png"):
+        rel = path.relative_to(out).as_posix()
+        if rel not in kept and len(path.stem) == 64 and path.stem.startswith(path.parent.name):
+            path.unlink()

@@ -142,3 +142,13 @@ def test_export_writes_the_passing_generations(
     )
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["examples"] == 5 and "drawn_prompt" in meta["fields"]
+    # Exporting again (one condition only) replaces the set: no stale image stays behind, and
+    # a file of the user's own in the folder is left alone.
+    (out / "images" / "notes.txt").write_text("mine")
+    assert main(["export", "--passing", *map(str, shards), "--out", str(out),
+                 "--condition", "direct"]) == 0  # fmt: skip
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["arithmetic/lit-1[direct-s0]"]
+    on_disk = {p.relative_to(out).as_posix() for p in out.glob("images/??/*.png")}
+    assert on_disk == {rows[0]["image"]}
+    assert (out / "images" / "notes.txt").read_text() == "mine"
