@@ -255,3 +255,29 @@ def test_numbers_in_words_and_digits_score_the_same(n: int) -> None:
 
     assert score_answer(int_to_words(n), str(n)).passed
     assert not score_answer(str(n + 1), str(n)).passed
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("outcome", "banana", "outcome 'banana' is not one of"),
+        ("seed", 1.7, "seed 1.7 is not an integer"),
+        ("model", None, None),
+    ],
+)
+def test_gap_records_are_validated(
+    tmp_path: Path, field: str, value: object, message: str | None
+) -> None:
+    from pytest_ureason.gapscore import load_records
+
+    record = {"model": "m", "condition": "direct", "task": "t", "instance": "i", "seed": 0,
+              "outcome": "passed"}  # fmt: skip
+    record[field] = value
+    if value is None:
+        del record[field]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"items": [record]}))
+    with pytest.raises(ValueError, match=r"run\.json: items\[0\]: bad record") as info:
+        load_records([path])
+    if message:
+        assert message in str(info.value)
