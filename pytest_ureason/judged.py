@@ -10,7 +10,10 @@
 
 ``clip`` needs ``--clip-weights`` (see :mod:`pytest_ureason.detect.clip`); ``vqa`` needs
 ``--judge MODEL``: any adapter whose ``answer`` takes an image and a question. The judge's name,
-revision and full answer are evidence; answers are cached per judge revision.
+revision and full answer are evidence; answers are cached per judge revision. The answer is
+matched by :func:`answer_matches` with the rules shared with the ``understand`` condition
+(:mod:`pytest_ureason.answers`), which refuse hedged answers (``"3 or 4"``, ``"yes and no"``,
+``"red or blue"``, ``"not red"``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from pytest_ureason.answers import match_answer
 from pytest_ureason.assertions import Params, Verdict, assertion
 from pytest_ureason.observation import Observation
 from pytest_ureason.scene import NUMBER_WORDS
@@ -98,28 +102,22 @@ def _first_number(words: list[str]) -> int | None:
 def answer_matches(expected: str, answer: str, match: str = "auto") -> bool:
     """Whether a judge's free-text ``answer`` gives the ``expected`` one.
 
-    ``yesno``: the first yes/no word; ``number``: the first number (digits or words);
-    ``exact``: the whole answer, ignoring case, punctuation and spacing; ``contains``: the
-    expected words appear consecutively. ``auto`` picks yesno, number or contains from the
-    expected answer.
+    ``exact``: the whole answer, ignoring case, punctuation and spacing. Every other mode uses
+    the rules shared with the ``understand`` condition (:func:`pytest_ureason.answers.
+    match_answer`): equal after normalising, or containing the expected answer without hedging
+    (no other number, color, yes/no word or vocabulary object; a list whole and in order; not
+    negated), against the whole expected answer (``contains``, ``auto``), its first yes/no word
+    (``yesno``) or its first number (``number``).
     """
     want, got = _words(expected), _words(answer)
-    if match == "auto":
-        if want in (["yes"], ["no"]):
-            match = "yesno"
-        elif len(want) == 1 and _first_number(want) is not None:
-            match = "number"
-        else:
-            match = "contains"
-    if match == "yesno":
-        first = next((w for w in got if w in ("yes", "no")), None)
-        return first is not None and [first] == want[:1]
-    if match == "number":
-        return _first_number(got) is not None and _first_number(got) == _first_number(want)
     if match == "exact":
         return got == want
-    n = len(want)
-    return n > 0 and any(got[i : i + n] == want for i in range(len(got) - n + 1))
+    if match == "yesno":
+        expected = next((w for w in want if w in ("yes", "no")), "")
+    elif match == "number":
+        number = _first_number(want)
+        expected = "" if number is None else str(number)
+    return match_answer(answer, expected).passed
 
 
 @assertion("vqa", VqaParams)

@@ -7,105 +7,31 @@ asked ``answer([image], [question])``, where the image is the instance's ``quest
 (a file), its rendered ``question_scene``, or None for a text-only question; the reply is
 scored by :func:`score_answer`.
 
-The normaliser (applied to the reply and to every expected answer) is documented here because
-it decides verdicts:
-
-1. lower case; typographic quotes and dashes made plain;
-2. every run of characters other than letters, digits and spaces becomes one space
-   (punctuation, commas, full stops: ``"Mushroom, duck."`` -> ``mushroom duck``);
-3. number words from zero to ninety-nine become digits (``"twenty-one"`` -> ``21``,
-   ``"a dozen"`` -> ``12``);
-4. the articles ``a``, ``an``, ``the`` are dropped;
-5. synonyms are mapped to one word (:data:`SYNONYMS`: ``grey`` -> ``gray``, ``violet`` ->
-   ``purple``, ``tv`` / ``television``, ...), and plural object names to their singular
-   (``apples`` -> ``apple``), so ``"5 apples"`` and ``"five apple"`` read the same.
-
-A reply is right when its normal form equals an expected answer's normal form, or when the
-expected normal form occurs in the reply as a whole run of words and the reply names no other
-number (``"I would draw 6 apples"`` is right for ``6``; ``"6 or 7"`` is not).
+The reply is right when it gives the expected answer (or an ``accept`` one) under the shared
+rules of :mod:`pytest_ureason.answers`, documented there because they decide verdicts: both
+are normalised (case, punctuation, number words to digits, articles, synonyms such as
+grey/gray, plurals), and a reply that is not equal to the answer passes by containment only if
+it does not hedge: it names no competing answer of the same kind (another number, color,
+yes/no word or vocabulary object: ``"6 or 7"``, ``"yes and no"``, ``"red, blue or green"``),
+gives a list answer whole and in order with nothing extra, and does not negate the answer
+(``"not red"``). ``"I would draw 6 apples"`` is right for ``6``; ``"bell, key, cup, apple"``
+is not right for ``bell, key, cup``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pytest_ureason.answers import match_answer
+from pytest_ureason.answers import normalise as normalise  # its home before answers.py
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.harness import Case, Harness
     from pytest_ureason.suite import Instance
-
-SYNONYMS: dict[str, str] = {
-    "grey": "gray",
-    "violet": "purple",
-    "golden": "yellow",
-    "gold": "yellow",
-    "television": "tv",
-    "sofa": "couch",
-    "mobile": "phone",
-    "cellphone": "phone",
-    "aeroplane": "airplane",
-    "plane": "airplane",
-    "doughnut": "donut",
-    "yes": "yes",
-    "yeah": "yes",
-    "true": "yes",
-    "false": "no",
-}
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_ARTICLES = frozenset({"a", "an", "the"})
-_PLAIN = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "−": "-"})
-
-
-def _numbers_to_digits(words: list[str]) -> list[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        w = words[i]
-        nxt = words[i + 1] if i + 1 < len(words) else ""
-        if w in ("a", "half") and nxt == "dozen":
-            out.append("12" if w == "a" else "6")
-            i += 2
-            continue
-        if w == "dozen":
-            out.append("12")
-        elif w in _TENS:
-            value = 20 + 10 * _TENS.index(w)
-            if nxt in _UNITS[1:10]:
-                value += _UNITS.index(nxt)
-                i += 1
-            out.append(str(value))
-        elif w in _UNITS:
-            out.append(str(_UNITS.index(w)))
-        else:
-            out.append(w)
-        i += 1
-    return out
-
-
-def _singular(word: str) -> str:
-    from pytest_ureason import vocabulary
-
-    if word.isdigit():
-        return word
-    found = vocabulary.lookup_object(word)
-    return found.name if found is not None and " " not in found.name else word
-
-
-def normalise(text: str) -> str:
-    """The normal form of an answer (see the module docstring for the rules)."""
-    text = str(text).translate(_PLAIN).lower().replace("-", " ")
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    words = _numbers_to_digits(text.split())
-    words = [SYNONYMS.get(w, w) for w in words if w not in _ARTICLES]
-    return " ".join(_singular(w) for w in words)
 
 
 @dataclass(frozen=True)
@@ -127,19 +53,18 @@ def score_answer(reply: str, expected: str, accept: tuple[str, ...] = ()) -> Ans
     Returns:
         The verdict with a one-line reason naming both normal forms.
     """
-    got = normalise(reply)
-    wanted = [normalise(e) for e in (expected, *accept) if normalise(e)]
     shown = f"expected {expected!r}, answered {_short(reply)!r}"
-    if not got:
+    if not normalise(reply):
         return AnswerVerdict(False, f"{shown}: the answer is empty")
-    padded = f" {got} "
-    numbers = set(re.findall(r"\b\d+\b", got))
-    for want in wanted:
-        if got == want:
-            return AnswerVerdict(True, f"{shown}: equal after normalising ({want!r})")
-        if f" {want} " in padded and numbers <= set(re.findall(r"\b\d+\b", want)):
-            return AnswerVerdict(True, f"{shown}: the answer contains {want!r}")
-    return AnswerVerdict(False, f"{shown}: normalised {got!r} is not {' / '.join(wanted)!r}")
+    failures: list[str] = []
+    for want in (expected, *accept):
+        if not normalise(want):
+            continue
+        match = match_answer(reply, want)
+        if match.passed:
+            return AnswerVerdict(True, f"{shown}: {match.why}")
+        failures.append(match.why)
+    return AnswerVerdict(False, f"{shown}: {'; '.join(failures) or 'no expected answer'}")
 
 
 def _short(text: str, limit: int = 200) -> str:
