@@ -38,6 +38,8 @@ class Verdict:
     assertion: str
     detector: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: False when the judge gave no usable answer: the item is an error, not a pass or fail.
+    decided: bool = True
 
 
 class Params(BaseModel):

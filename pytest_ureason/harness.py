@@ -91,6 +91,8 @@ class Throughput:
     reasonings: int = 0
     generate_seconds: float = 0.0
     reason_seconds: float = 0.0
+    judge_calls: int = 0  # yes/no judge ``answer`` calls made in batches (judging.prefetch)
+    judged: int = 0  # judge prompts answered by those calls
     stats: BatchStats = field(default_factory=BatchStats)
 
 

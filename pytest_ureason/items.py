@@ -97,7 +97,7 @@ class SuiteFile(pytest.File):
         """One item per instance x condition x seed, and one per problem."""
         settings = self.config.stash[SETTINGS_KEY]
         try:
-            suite = load_suite(self.path)
+            suite = load_suite(self.path, settings.suite_format)
         except Exception as exc:  # a loader bug must not stop the other suites
             suite = Suite(self.path, self.path.stem)
             suite.errors.append(

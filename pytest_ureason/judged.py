@@ -1,4 +1,4 @@
-"""The ``clip`` and ``vqa`` assertions: verdicts from a model rather than a detector.
+"""The ``clip``, ``vqa`` and ``judge`` assertions: verdicts from a model, not a detector.
 
 ::
 
@@ -7,6 +7,7 @@
       - clip: {text: "three red apples",
                distractors: ["two red apples", "three green apples"]}  # ranked
       - vqa: {question: "How many apples are there?", answer: "3"}
+      - judge: {expect: "Exactly 2 red apples on a plate."}         # the seeds' yes/no judge
 
 ``clip`` needs ``--clip-weights`` (see :mod:`pytest_ureason.detect.clip`); ``vqa`` needs
 ``--judge MODEL``: any adapter whose ``answer`` takes an image and a question. The judge's name,
@@ -14,6 +15,13 @@ revision and full answer are evidence; answers are cached per judge revision. Th
 matched by :func:`answer_matches` with the rules shared with the ``understand`` condition
 (:mod:`pytest_ureason.answers`), which refuse hedged answers (``"3 or 4"``, ``"yes and no"``,
 ``"red or blue"``, ``"not red"``).
+
+``judge`` is the released benchmarks' protocol (:mod:`pytest_ureason.yesno`): the expectation
+goes to the judge with the evaluation prompt of ``data/judge_image.txt`` and the judge answers
+``<answer>Yes</answer>`` or ``<answer>No</answer>``. The judge is ``--judge MODEL``, else the
+model under test's own ``answer`` as a stand-in (the verdict says so). An answer that cannot be
+parsed is an undecided verdict: the item is an error, never a pass. The judge's name, revision,
+template hash and full answer are evidence.
 """
 
 from __future__ import annotations
@@ -129,3 +137,40 @@ def vqa(obs: Observation, p: VqaParams) -> Verdict:
     reason = f"asked {p.question!r}, expected {p.answer!r}, judge answered {shown!r}"
     evidence = {"question": p.question, "answer": answer, "judge": judge, "match": p.match}
     return Verdict(ok, reason, f"vqa({p.question!r} -> {p.answer!r})", f"vqa:{judge}", evidence)
+
+
+class JudgeParams(Params):
+    """``judge``: the yes/no judge says the image shows ``expect``."""
+
+    expect: str = Field(min_length=1, max_length=2000)
+
+
+@assertion("judge", JudgeParams)
+def judge(obs: Observation, p: JudgeParams) -> Verdict:
+    """Pass when the judge answers yes (see :mod:`pytest_ureason.yesno`)."""
+    from pytest_ureason.yesno import parse_decision
+
+    answer, who = obs.yesno(p.expect)
+    decision = parse_decision(answer)
+    flat = " ".join(answer.split())
+    shown = flat if len(flat) <= 200 else "..." + flat[-197:]
+    word = {True: "yes", False: "no", None: "nothing parsable"}[decision.yes]
+    reason = f"asked whether the image shows {p.expect!r}: judge {who.label} said {word}"
+    if decision.yes is None:
+        reason += f" ({shown!r})"
+    evidence = {
+        "expect": p.expect,
+        "answer": answer,
+        "decision": word,
+        "parsed_by": decision.method,
+        **who.describe("image"),
+    }
+    label = f"judge({p.expect[:60]!r})"
+    return Verdict(
+        bool(decision.yes),
+        reason,
+        label,
+        f"judge:{who.label}",
+        evidence,
+        decided=decision.yes is not None,
+    )

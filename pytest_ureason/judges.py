@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pytest_ureason.detect import ObjectDetectorBackend
     from pytest_ureason.detect.clip import ClipScorer
     from pytest_ureason.models.base import UnifiedModel
+    from pytest_ureason.yesno import YesNoJudge
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class JudgeConfig:
     judge: str | None = None
     judge_path: str | None = None
     judge_args: tuple[tuple[str, str], ...] = ()
+    text_judge: str | None = None
+    text_judge_path: str | None = None
 
 
 @dataclass
@@ -53,7 +56,12 @@ class Judges:
             config.detector, config.detector_path
         )
         self._thresholds = thresholds(self.detector_name, dict(config.threshold_overrides))
-        self._slots: dict[str, _Slot] = {"detector": _Slot(), "clip": _Slot(), "vqa": _Slot()}
+        self._slots: dict[str, _Slot] = {
+            "detector": _Slot(),
+            "clip": _Slot(),
+            "vqa": _Slot(),
+            "text": _Slot(),
+        }
 
     def _get(self, key: str, load: Any) -> Any:
         slot = self._slots[key]
@@ -130,6 +138,40 @@ class Judges:
 
         model: UnifiedModel = self._get("vqa", load)
         return model
+
+    def yesno(self) -> YesNoJudge:
+        """``--judge`` as a yes/no judge (see :mod:`pytest_ureason.yesno`).
+
+        Raises:
+            DetectorUnavailable: no ``--judge`` given, or the adapter failed to load.
+        """
+        from pytest_ureason.yesno import YesNoJudge
+
+        cfg = self.config
+        return YesNoJudge.of(self.vqa(), cfg.judge_path, dict(cfg.judge_args))
+
+    def text_judge(self) -> YesNoJudge | None:
+        """``--text-judge`` as a yes/no judge of reasoning text, None when not given.
+
+        Raises:
+            DetectorUnavailable: the adapter failed to load.
+        """
+        from pytest_ureason.yesno import YesNoJudge
+
+        cfg = self.config
+        if cfg.text_judge is None:
+            return None
+
+        def load() -> UnifiedModel:
+            from pytest_ureason.models.base import ModelLoadError, load_model
+
+            try:
+                return load_model(str(cfg.text_judge), cfg.text_judge_path, {})
+            except ModelLoadError as exc:
+                raise DetectorUnavailable(f"--text-judge {cfg.text_judge}: {exc}") from None
+
+        model: UnifiedModel = self._get("text", load)
+        return YesNoJudge.of(model, cfg.text_judge_path)
 
 
 @cache

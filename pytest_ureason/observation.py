@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from pytest_ureason.detect.ocr import OcrResult
     from pytest_ureason.detect.scene import Detection
+    from pytest_ureason.yesno import YesNoJudge
 
 
 class EvidenceCache(Protocol):
@@ -77,6 +78,8 @@ class Observation:
         self._by_label: dict[str, list[Detection]] = {}
         self._ocr: OcrResult | None = None
         self._memo: dict[str, Any] = {}
+        #: The yes/no judge of ``judge`` assertions (see :meth:`yesno`).
+        self.yesno_judge: YesNoJudge | None = None
 
     def _cached(self, key: str, compute: Any) -> Any:
         """``compute()`` once per image and key, through the evidence cache."""
@@ -185,10 +188,19 @@ class Observation:
 
     def vqa(self, question: str) -> tuple[str, str]:
         """(the judge's full answer to ``question`` about the image, the judge's identity
-        ``name@revision``)."""
+        ``name@revision``). The cache key holds the judge's name, revision, settings, weights
+        path and options."""
+        import json
+
+        from pytest_ureason.yesno import model_identity
+
         model = self.judges.vqa()
         identity = f"{model.name}@{getattr(model, 'revision', '?')}"
-        key = f"vqa-{model.name}-{_digest(identity, question)}"
+        cfg = self.judges.config
+        full = json.dumps(
+            model_identity(model, cfg.judge_path, dict(cfg.judge_args)), sort_keys=True, default=str
+        )
+        key = f"vqa-{model.name}-{_digest(full, question)}"
 
         def ask() -> str:
             answers = model.answer([self.image], [question], [0])
@@ -197,3 +209,27 @@ class Observation:
             return str(answers[0])
 
         return str(self._cached(key, ask)), identity
+
+    def yesno(self, target: str) -> tuple[str, YesNoJudge]:
+        """(the yes/no judge's full answer on whether the image shows ``target``, the judge).
+
+        The judge is ``yesno_judge`` (the runner sets it: ``--judge``, else the model under
+        test as stand-in), else ``--judge``. Answers are cached by judge identity, template
+        hash and prompt (a batched prefetch may have filled the cache already).
+
+        Raises:
+            DetectorUnavailable: no judge at all.
+        """
+        from pytest_ureason.yesno import render
+
+        judge = self.yesno_judge or self.judges.yesno()
+        prompt = render("image", target)
+
+        def ask() -> dict[str, str]:
+            answers = judge.model.answer([self.image], [prompt], [0])
+            if not isinstance(answers, list) or len(answers) != 1:
+                raise TypeError(f"judge {judge.label}: answer() must return a list of 1 str")
+            return {"text": str(answers[0])}
+
+        record = self._cached(judge.key("image", prompt), ask)
+        return str(record["text"]), judge

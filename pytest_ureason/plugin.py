@@ -57,11 +57,12 @@ def pytest_configure(config: pytest.Config) -> None:
         get_factory(settings.model)
     except ModelLoadError as exc:
         raise pytest.UsageError(f"--model: {exc}") from None
-    if settings.judges.judge is not None:
-        try:
-            get_factory(settings.judges.judge)
-        except ModelLoadError as exc:
-            raise pytest.UsageError(f"--judge: {exc}") from None
+    for option, name in (("--judge", settings.judges.judge), ("--text-judge", settings.judges.text_judge)):
+        if name is not None:
+            try:
+                get_factory(name)
+            except ModelLoadError as exc:
+                raise pytest.UsageError(f"{option}: {exc}") from None
     if hasattr(config, "workerinput"):
         return
     if settings.calibrate:
@@ -135,7 +136,9 @@ def judges_line(judges: JudgeConfig) -> str:
     clip = f"{judges.clip_model} ({judges.clip_weights})" if judges.clip_weights else "off"
     return (
         f"ureason judges: detector {name} ({why}), ocr {judges.ocr}, clip {clip}, "
-        f"vqa judge {judges.judge or 'none'}"
+        f"vqa judge {judges.judge or 'none'}, yes/no judge "
+        f"{judges.judge or 'the model under test (stand-in)'}, text judge "
+        f"{judges.text_judge or 'derived assertions'}"
     )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pytest_ureason.judges import Judges
     from pytest_ureason.settings import Settings
     from pytest_ureason.suite import AssertionSpec
+    from pytest_ureason.yesno import YesNoJudge
 
 GROUP_KEY = pytest.StashKey[str]()
 
@@ -123,6 +124,8 @@ class Runner:
             "reasonings": t.reasonings,
             "generate_seconds": t.generate_seconds,
             "reason_seconds": t.reason_seconds,
+            "judge_calls": t.judge_calls,
+            "judged": t.judged,
             "workers": 1,
         }
 
@@ -135,9 +138,34 @@ class Runner:
         case = item.stash[CASE_KEY]
         harness = self.harness
         if case not in harness.outcomes:
+            from pytest_ureason.judging import prefetch
+
             group = self.groups.get(item.stash.get(GROUP_KEY, ""), [case])
-            harness.prepare(group if case in group else [case, *group])
+            group = group if case in group else [case, *group]
+            harness.prepare(group)
+            prefetch(self, group)  # the group's judge calls, batched and cached
         return harness.outcomes[case]
+
+    def yesno_judge(self) -> YesNoJudge:
+        """The yes/no judge of ``judge`` assertions: ``--judge``, else the model under test
+        as stand-in.
+
+        Raises:
+            DetectorUnavailable: ``--judge`` could not be loaded.
+        """
+        from pytest_ureason.judges import shared
+        from pytest_ureason.yesno import YesNoJudge
+
+        if self.settings.judges.judge is not None:
+            return shared(self.settings.judges).yesno()
+        s = self.settings
+        return YesNoJudge.of(self.harness.model, s.model_path, s.model_args, stand_in=True)
+
+    def text_judge(self) -> YesNoJudge | None:
+        """``--text-judge`` as a yes/no judge of reasoning, None when not given."""
+        from pytest_ureason.judges import shared
+
+        return shared(self.settings.judges).text_judge()
 
     def judges_for(self, required: str | None) -> Judges:
         """The run's judges, or those of the detector an instance requires.
@@ -213,7 +241,16 @@ class Runner:
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in verdicts if not v.passed]
         props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
-        props.append(("ureason_verdicts", json.dumps([_verdict_json(v) for v in verdicts])))
+        specs = case.instance.expect
+        props.append(
+            ("ureason_verdicts", json.dumps([_verdict_json(v, s) for v, s in zip(verdicts, specs)]))
+        )
+        self._seed_verdicts(case, outcome, verdicts, props)
+        undecided = [v for v in verdicts if not v.decided]
+        if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
+            props.append(("ureason_reason", "; ".join(v.reason for v in undecided)))
+            props.append(("ureason_outcome", "error"))
+            raise VerdictFailure("undecided judge: " + "; ".join(v.reason for v in undecided))
         props.append(("ureason_reason", "; ".join(v.reason for v in (failed or verdicts))))
         if outcome.draft_path is not None:
             same = outcome.draft_path == outcome.image_path
@@ -255,6 +292,8 @@ class Runner:
         obs = Observation(image, cache=evidence, judges=judges)
         verdicts: list[Verdict] = []
         try:
+            if any(spec.name == "judge" for spec in case.instance.expect):
+                obs.yesno_judge = self.yesno_judge()
             obs.prefetch(object_labels(case.instance.expect))
             for spec in case.instance.expect:
                 try:
@@ -269,6 +308,19 @@ class Runner:
             props.append(("ureason_reason", str(exc)))
             pytest.skip(str(exc))
         return verdicts
+
+    def _seed_verdicts(
+        self, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
+    ) -> None:
+        """Judge-versus-derived and reasoning verdicts for the seed-format tables."""
+        from pytest_ureason.judging import annotate, reasoning_verdict
+
+        annotate(case, verdicts, props)
+        found = reasoning_verdict(self, case, outcome)
+        if found is not None:
+            props.append(("ureason_reasoning_verdict", found["verdict"]))
+            props.append(("ureason_reasoning_by", found["by"]))
+            props.append(("ureason_reasoning_reason", str(found["reason"])[:2000]))
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
         """Whether the interleaved condition's first draft passes the assertions."""
@@ -329,14 +381,19 @@ def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
 _OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
 
 
-def _verdict_json(v: Verdict) -> dict[str, Any]:
-    return {
+def _verdict_json(v: Verdict, spec: AssertionSpec | None = None) -> dict[str, Any]:
+    out = {
         "assertion": v.assertion,
         "passed": v.passed,
         "reason": v.reason,
         "detector": v.detector,
         "evidence": v.evidence,
     }
+    if spec is not None and spec.derived:
+        out["derived"] = True
+    if not v.decided:
+        out["decided"] = False
+    return out
 
 
 def _model_notes(image_path: Any) -> str | None:

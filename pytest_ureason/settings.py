@@ -23,12 +23,13 @@ option             ini key                meaning
 --gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
 --gate-min-effect  ureason_gate_min_eff.. smallest pass-rate drop that fails (0.02)
 --rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
+--suite-format     ureason_suite_format   JSONL format (``auto``, ``native``, ``ureason``...)
 =================  =====================  ==========================================
 
 Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
 ``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
-``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
+``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge), ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
 
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
@@ -43,6 +44,7 @@ import pytest
 
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
 from pytest_ureason.detect import OBJECT_DETECTORS, OCR_BACKENDS
+from pytest_ureason.formats import FORMATS
 from pytest_ureason.judges import JudgeConfig
 
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -108,6 +110,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "string",
         "interleaved condition: most reflect-refine rounds after the draft (default 2)",
     ),
+    # seed formats (issue 8): read every JSONL suite as this format instead of recognising it
+    (
+        "--suite-format",
+        "ureason_suite_format",
+        "ureason_suite_format",
+        "string",
+        "format of every JSONL suite (auto, native, geneval, ureason, unisandbox; default auto)",
+    ),
 )
 # Judges (issue 4): detector weights and thresholds, CLIP, the VQA judge model, calibration.
 _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -117,6 +127,8 @@ _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--clip-weights", "ureason_clip_weights", "open_clip checkpoint file (or 'random')"),
     ("--judge", "ureason_judge", "model adapter that answers vqa assertions"),
     ("--judge-path", "ureason_judge_path", "local directory with the judge's weights"),
+    ("--text-judge", "ureason_text_judge", "model adapter that judges reasoning text (yes/no)"),
+    ("--text-judge-path", "ureason_text_judge_path", "local directory with its weights"),
 )
 _JUDGE_LISTS: tuple[tuple[str, str, str], ...] = (
     ("--detector-threshold", "ureason_detector_thresholds", "score threshold TYPE=VALUE"),
@@ -224,6 +236,7 @@ class Settings:
     calibration_goldens: Path | None = None
     rounds: int = 2
     gpus: str | None = None
+    suite_format: str = "auto"
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -307,6 +320,9 @@ def from_config(config: pytest.Config) -> Settings:
         json_path=_path(config, "ureason_json", None),
         rounds=_int("--rounds", _get(config, "ureason_rounds"), 2, 0, 10),
         gpus=_get(config, "ureason_gpus"),
+        suite_format=_choice(
+            "--suite-format", _get(config, "ureason_suite_format") or "auto", FORMATS
+        ),
         judges=judge_config(config),
         calibrate=bool(config.getoption("ureason_calibrate")),
         accuracy_floor=_floor(config.getini("ureason_accuracy_floor")),
@@ -375,6 +391,8 @@ def judge_config(config: pytest.Config) -> JudgeConfig:
         judge=_get(config, "ureason_judge"),
         judge_path=_get(config, "ureason_judge_path"),
         judge_args=tuple(sorted(_pairs(config, "ureason_judge_args", "--judge-arg").items())),
+        text_judge=_get(config, "ureason_text_judge"),
+        text_judge_path=_get(config, "ureason_text_judge_path"),
     )
 
 

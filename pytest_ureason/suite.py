@@ -19,8 +19,8 @@ A YAML suite is a mapping::
 
 (a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
 instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
-``evaluation_metadata.jsonl``) is recognised by its first entry and read by its importer
-(:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
+``evaluation_metadata.jsonl``, UReason's and UniSandbox's JSON lines) is recognised by its
+first entry and read by its importer (:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
 (and optionally ``accept``: other right answers) for the ``understand`` condition, and may
 show the model an image with the question: ``question_image`` (a file inside the suite's
 folder) or ``question_scene`` (a scene description, rendered by the reference renderer).
@@ -59,11 +59,13 @@ class AssertionSpec:
 
     name: str
     params: assertions.Params
+    #: Derived by :mod:`pytest_ureason.derive` from an expectation sentence, not written.
+    derived: bool = False
 
     def describe(self) -> str:
         """Short text form, e.g. ``count(object=apple, op===, value=3)``."""
         args = ", ".join(f"{k}={v}" for k, v in self.params.model_dump(exclude_none=True).items())
-        return f"{self.name}({args})"
+        return f"{self.name}({args})" + (" [derived]" if self.derived else "")
 
     def to_dict(self) -> dict[str, Any]:
         """The suite-file form of this assertion."""
@@ -397,10 +399,11 @@ def _load_yaml(loader: _Loader, text: str) -> None:
         ]
 
 
-def _load_jsonl(loader: _Loader, text: str) -> None:
-    from pytest_ureason.formats import sniff
+def _load_jsonl(loader: _Loader, text: str, fmt: str = "auto") -> None:
+    from pytest_ureason.formats import row_loader, sniff
 
-    importer = None
+    importer = None if fmt == "auto" else fmt
+    load_row = row_loader(importer, loader.path) if importer is not None else None
     for number, row in enumerate(text.splitlines(), start=1):
         if not row.strip():
             continue
@@ -412,21 +415,22 @@ def _load_jsonl(loader: _Loader, text: str) -> None:
         except RecursionError:
             loader.error(number, "invalid JSON: nested too deeply")
             continue
-        if importer is None:  # the first entry decides the format of the whole file
-            importer = sniff(raw) or "ureason"
-        if importer == "geneval":
-            from pytest_ureason.formats.geneval import load_row
-
+        if importer is None:  # the first record decides the format of the whole file
+            importer = sniff(raw)
+            load_row = row_loader(importer, loader.path)
+        if load_row is not None:
             load_row(loader, raw, number)
             continue
         loader.entry(raw, number, None)
 
 
-def load_suite(path: str | Path) -> Suite:
+def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
     """Load a YAML or JSONL suite file.
 
     Args:
         path: the file.
+        fmt: the JSONL format (:data:`pytest_ureason.formats.FORMATS`); ``auto`` recognises
+            it from the first record.
 
     Returns:
         The suite, with every valid instance and one :class:`SuiteError` per problem.
@@ -439,7 +443,7 @@ def load_suite(path: str | Path) -> Suite:
         loader.error(1, f"cannot read suite file: {exc}")
         return loader.suite
     if path.suffix == ".jsonl":
-        _load_jsonl(loader, text)
+        _load_jsonl(loader, text, fmt)
     else:
         _load_yaml(loader, text)
     return loader.suite

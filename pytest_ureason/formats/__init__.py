@@ -1,19 +1,137 @@
 """Importers of released benchmark file formats, one module per format.
 
-A suite file in a known external format loads as a suite without conversion: :func:`sniff`
-looks at the first entry of a JSON-lines file and names the importer that reads it.
+A JSON-lines suite file in a known external format loads as a suite without conversion. The
+recognition rule looks at the file's **first record** (its keys), in this order:
 
-* ``geneval`` (:mod:`pytest_ureason.formats.geneval`): GenEval's ``evaluation_metadata.jsonl``.
+==============  ===========================================================================
+format          first record
+==============  ===========================================================================
+``ureason``     has ``expect_en`` (UReason: ``{"id", "prompt", "expect_en", "category"}``)
+``unisandbox``  has ``ID`` and ``Answer`` and one of ``Question``, ``Question_A``,
+                ``Question_B`` (UniSandbox reasoning and knowledge files)
+``geneval``     has ``tag``, ``prompt`` and ``include`` and no ``id`` (GenEval's metadata)
+``native``      anything else: our own instances and generator specs (:mod:`..suite`)
+==============  ===========================================================================
+
+The file's **name** then picks the variant: UReason's ``direct_<task>.jsonl`` holds the plain
+scene requests of ``<task>`` (:mod:`.ureason`); UniSandbox's ``math_<k>.jsonl`` and
+``mapping_<k>.jsonl`` are the reasoning families at difficulty ``k``, any other name a
+knowledge file (:mod:`.unisandbox`). ``--suite-format NAME`` (ini ``ureason_suite_format``)
+skips the rule and reads every JSONL suite file of the run with that importer; ``auto`` (the
+default) applies the rule. YAML files are always ``native``.
+
+Ids from the files become safe item ids with :func:`safe_id`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_ureason.suite import _Loader
+
+#: Every name ``--suite-format`` accepts.
+FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox")
+
+RowLoader = Callable[["_Loader", Any, int], None]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_ID = 80
 
 
-def sniff(first: Any) -> str | None:
-    """The format of a JSON-lines file from its first entry, or None for our own format."""
-    if isinstance(first, dict) and "id" not in first and "generator" not in first:
+def sniff(first: Any) -> str:
+    """The format of a JSON-lines file from its first record (see the module docstring)."""
+    if not isinstance(first, dict):
+        return "native"
+    if "expect_en" in first:
+        return "ureason"
+    questions = ("Question", "Question_A", "Question_B")
+    if "ID" in first and "Answer" in first and any(q in first for q in questions):
+        return "unisandbox"
+    if "id" not in first and "generator" not in first:
         if "tag" in first and "prompt" in first and "include" in first:
             return "geneval"
+    return "native"
+
+
+def row_loader(name: str, path: Path) -> RowLoader | None:
+    """The function that adds one record of format ``name`` to a suite (None for native)."""
+    if name == "geneval":
+        from pytest_ureason.formats.geneval import load_row
+
+        return load_row
+    if name == "ureason":
+        from pytest_ureason.formats.ureason import UReasonFile
+
+        return UReasonFile(path).load_row
+    if name == "unisandbox":
+        from pytest_ureason.formats.unisandbox import UniSandboxFile
+
+        return UniSandboxFile(path).load_row
     return None
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+
+
+def safe_id(raw: Any, field: str) -> str:
+    """A file-name safe item id from a record's id (a string or a number).
+
+    Unsafe characters become ``-``; when anything had to change (or the id was longer than
+    80 characters) a short hash of the original is appended, so two ids that differ only in
+    unsafe characters (``a/b``, ``a b``) stay distinct. Numbers keep their digits (``7``,
+    ``1.5``).
+
+    Raises:
+        ValueError: the id is missing, empty, a boolean or not a string or number; the
+            message names ``field``.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        shown = "missing" if raw is None else f"a {type(raw).__name__}"
+        raise ValueError(f"field {field}: must be a string or a number, got {shown}")
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ValueError(f"field {field}: must be a finite number, got {raw!r}")
+        text = str(int(raw)) if raw.is_integer() else repr(raw)
+    else:
+        text = str(raw).strip()
+    if not text:
+        raise ValueError(f"field {field}: must not be empty")
+    cleaned = _UNSAFE.sub("-", text).strip("._-")
+    if cleaned == text and len(text) <= MAX_ID:
+        return text
+    return f"{(cleaned or 'id')[: MAX_ID - 7].rstrip('._-') or 'id'}-{_short_hash(text)}"
+
+
+def safe_name(text: str) -> str:
+    """A task-name part from free text (``Spatial Reasoning`` -> ``spatial-reasoning``)."""
+    return _UNSAFE.sub("-", text.strip().lower()).strip("._-")[:60].rstrip("._-")
+
+
+def add_judged(
+    loader: _Loader,
+    line: int,
+    label: str,
+    raw: dict[str, Any],
+    expectation: str,
+) -> None:
+    """Add an instance judged by the yes/no judge on ``expectation``, with the assertions
+    :func:`pytest_ureason.derive.derive` finds in it (marked derived), or one error naming
+    the line and field (``label`` names the format in the message)."""
+    from dataclasses import replace
+
+    from pytest_ureason.derive import derive
+    from pytest_ureason.suite import _build, _field_path, _Invalid
+
+    try:
+        instance = _build({**raw, "expect": [{"judge": {"expect": expectation}}]}, None, line)
+    except _Invalid as exc:
+        loader.error(line, f"{label}: field {_field_path(exc.loc)}: {exc.message}")
+        return
+    derived = derive(expectation)
+    loader.add(replace(instance, expect=instance.expect + derived.specs))

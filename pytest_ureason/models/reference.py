@@ -17,7 +17,12 @@ capabilities of a unified model, built so that a run shows every part of the har
   which object, which order, what text) is read off the solved scene. A reflection request
   (:data:`pytest_ureason.interleaved.REFLECT_TEMPLATE`) is answered by solving the prompt,
   comparing the target scene with what the detector finds in the image, and listing each
-  difference as a violation, with the solved scene as the corrected prompt.
+  difference as a violation, with the solved scene as the corrected prompt. A yes/no judge
+  evaluation prompt (:mod:`pytest_ureason.yesno`) is answered by
+  :mod:`pytest_ureason.models.reference_judge`.
+
+A prompt that asks for UReason's output format (``Reasoning: ...`` then ``Final Scene
+Prompt: ...``) gets its reasoning in that format instead of the ``<refined_prompt>`` tag.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
 #: The modules whose source decides what the reference model writes and draws.
 SOURCE_MODULES = (
     "pytest_ureason.models.reference",
+    "pytest_ureason.models.reference_judge",
     "pytest_ureason.render",
     "pytest_ureason.scene",
     "pytest_ureason.vocabulary",
@@ -86,6 +92,13 @@ class ReferenceModel:
                 )
                 continue
             steps = "\n".join(f"Step {i}: {s}" for i, s in enumerate(solution.steps, 1))
+            if _UREASON_FORMAT_RE.search(prompt):
+                out.append(
+                    f"Reasoning: this is {_article(solution.family)} {solution.family} task.\n"
+                    f"{steps}\nAnswer: {solution.answer}\n\n"
+                    f"Final Scene Prompt: {solution.refined}"
+                )
+                continue
             out.append(
                 f"This is {_article(solution.family)} {solution.family} task.\n{steps}\n"
                 f"Answer: {solution.answer}\n"
@@ -113,9 +126,13 @@ class ReferenceModel:
         """Answer each question about its image, or as a text task when there is none."""
         from pytest_ureason.solvers import solve
 
+        from pytest_ureason.models.reference_judge import is_judge_prompt, judge_reply
+
         out = []
         for image, question in zip(images, questions, strict=True):
-            if image is None:
+            if is_judge_prompt(question):
+                out.append(judge_reply(image, question))
+            elif image is None:
                 solution = solve(question)
                 out.append(_answer_from_solution(solution, question))
             elif _REFLECT_RE.search(question):
@@ -123,6 +140,9 @@ class ReferenceModel:
             else:
                 out.append(_answer_about(image, question))
         return out
+
+
+_UREASON_FORMAT_RE = re.compile(r"final\s+scene\s+prompt", re.IGNORECASE)
 
 
 def _article(word: str) -> str:

@@ -1,0 +1,228 @@
+"""Derived declarative assertions: a small grammar over expectation sentences.
+
+The released benchmarks state what an image must show as one English sentence (UReason's
+``expect_en``, UniSandbox's ``Answer``). Where that sentence has a shape we can check, it
+becomes ``count`` / ``color`` / ``present`` / ``absent`` assertions marked *derived*; they run
+beside the yes/no judge, never instead of it. The grammar (case-insensitive, a final period
+allowed)::
+
+    sentence := [lead] group ((',' | 'and' | ', and' | 'with') group)*
+    lead     := 'a picture of' | 'an image of' | 'a photo of' | 'an illustration of'
+              | 'there is' | 'there are' | 'the image shows'
+    group    := ['exactly' | 'only'] [quantity] ['empty'] [color] object
+
+============================  ===========================================
+group                         derived assertions
+============================  ===========================================
+``2 red apples``              ``count(apple == 2)``, ``color(apple, red)``
+``exactly one cup``           ``count(cup == 1)``
+``a book``, ``chairs``        ``present(book)``, ``present(chair)``
+``0 candles``, ``no candles``  ``absent(candle)``
+============================  ===========================================
+
+A quantity is a digit string or a number word (``zero`` .. ``twenty``, ``no``, ``a``/``an``,
+``single``); ``a``/``an`` and a bare noun mean *present*, an explicit number means exactly
+that many (``one`` and ``single`` mean exactly one). ``empty`` (as in "an empty table with 0
+candles") adds nothing: the emptiness is what the other groups state. Objects and colors are
+the vocabulary's (:mod:`pytest_ureason.vocabulary`, aliases such as ``table`` included).
+
+Never guess: the whole sentence must parse, or nothing is derived and the judge decides alone.
+So relations (``on``, ``left of``), other adjectives (``big``, ``wooden``), comparisons
+(``more than``), negation outside a quantity (``not``), alternatives (``or``), written text,
+unknown objects, a colored zero (``0 red candles``: is a blue candle allowed?) and an object
+named twice (``two red apples and one green apple``) are all refused, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from pytest_ureason import vocabulary
+from pytest_ureason.assertions import ColorParams, CountParams, ObjectParams
+from pytest_ureason.scene import NUMBER_WORDS, Scene
+from pytest_ureason.suite import AssertionSpec
+
+_LEADS = (
+    ("a", "picture", "of"),
+    ("an", "image", "of"),
+    ("a", "photo", "of"),
+    ("an", "illustration", "of"),
+    ("there", "is"),
+    ("there", "are"),
+    ("the", "image", "shows"),
+)
+_ARTICLES = ("a", "an")
+_EXACT = ("exactly", "only")
+_TOKEN_RE = re.compile(r"[a-z0-9]+|,|\S")
+MAX_WORDS = 60
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What a sentence yields: the derived assertions, or why none were derived."""
+
+    specs: tuple[AssertionSpec, ...] = ()
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    count: int | None  # None: present (an article or a bare noun)
+    exact: bool
+    color: str | None
+
+
+@cache
+def _object_words() -> tuple[tuple[str, ...], ...]:
+    """Every object word as a token tuple, longest first (``dining table`` before ``table``)."""
+    words = {tuple(w.split()) for o in vocabulary.objects() for w in (o.name, o.plural)}
+    words |= {tuple(w.split()) for w in vocabulary._ALIASES}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _tokens(text: str) -> list[str]:
+    text = " ".join(text.lower().split()).rstrip(".! ")
+    return _TOKEN_RE.findall(text)
+
+
+class _Refuse(Exception):
+    pass
+
+
+class _Parser:
+    def __init__(self, tokens: list[str]):
+        self.tokens, self.i = tokens, 0
+
+    def peek(self, k: int = 0) -> str | None:
+        j = self.i + k
+        return self.tokens[j] if j < len(self.tokens) else None
+
+    def lead(self) -> None:
+        for lead in _LEADS:
+            if tuple(self.tokens[self.i : self.i + len(lead)]) == lead:
+                self.i += len(lead)
+                return
+
+    def group(self) -> _Group:
+        exact = False
+        if self.peek() in _EXACT:
+            exact, self.i = True, self.i + 1
+        count: int | None = None
+        word = self.peek()
+        if word is not None and word.isdigit():
+            count, self.i = int(word), self.i + 1
+        elif word is not None and word in NUMBER_WORDS:
+            count = None if word in _ARTICLES else NUMBER_WORDS[word]
+            self.i += 1
+            if word in _ARTICLES and self.peek() == "single":
+                count, self.i = 1, self.i + 1
+        if self.peek() == "empty":
+            self.i += 1
+        word = self.peek()
+        color = vocabulary.canonical_color(word) if word is not None else None
+        # "an orange cat": a color; "an orange": the object (colors that are objects too)
+        name = self.object(self.i + 1) if color is not None else None
+        if name is None:
+            color, name = None, self.object(self.i)
+        if name is None:
+            shown = " ".join(self.tokens[self.i : self.i + 3]) or "the end"
+            raise _Refuse(f"expected an object name at {shown!r}")
+        if exact and count is None:
+            count = 1  # "exactly a cup"
+        return _Group(name, count, exact, color)
+
+    def object(self, start: int) -> str | None:
+        """The object named at ``start`` (consumed), or None (nothing consumed)."""
+        for words in _object_words():
+            if tuple(self.tokens[start : start + len(words)]) == words:
+                self.i = start + len(words)
+                found = vocabulary.lookup_object(" ".join(words))
+                return found.name if found is not None else None
+        return None
+
+    def separator(self) -> bool:
+        if self.peek() is None:
+            return False
+        if self.peek() == ",":
+            self.i += 1
+            if self.peek() == "and":
+                self.i += 1
+            return True
+        if self.peek() in ("and", "with"):
+            self.i += 1
+            return True
+        raise _Refuse(f"the grammar does not cover {' '.join(self.tokens[self.i:self.i + 3])!r}")
+
+
+def _specs(groups: list[_Group]) -> tuple[AssertionSpec, ...]:
+    names = [g.name for g in groups]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _Refuse(f"{twice[0]} is named twice (assertions cannot tell the groups apart)")
+    specs: list[AssertionSpec] = []
+    for g in groups:
+        if g.count == 0:
+            if g.color is not None:
+                raise _Refuse(f"'0 {g.color} {g.name}' leaves other colors open")
+            specs.append(AssertionSpec("absent", ObjectParams(object=g.name), derived=True))
+            continue
+        if g.count is None:
+            specs.append(AssertionSpec("present", ObjectParams(object=g.name), derived=True))
+        else:
+            params = CountParams(object=g.name, op="==", value=g.count)
+            specs.append(AssertionSpec("count", params, derived=True))
+        if g.color is not None:
+            specs.append(
+                AssertionSpec("color", ColorParams(object=g.name, color=g.color), derived=True)
+            )
+    return tuple(specs)
+
+
+def derive(text: str) -> Derivation:
+    """The derived assertions of an expectation sentence (see the module docstring).
+
+    Never raises: a sentence outside the grammar gives no assertions and the reason.
+    """
+    tokens = _tokens(str(text))
+    if not tokens:
+        return Derivation(refused="empty expectation")
+    if len(tokens) > MAX_WORDS:
+        return Derivation(refused=f"longer than {MAX_WORDS} words")
+    parser = _Parser(tokens)
+    try:
+        parser.lead()
+        groups = [parser.group()]
+        while parser.separator():
+            groups.append(parser.group())
+        return Derivation(_specs(groups))
+    except _Refuse as exc:
+        return Derivation(refused=str(exc))
+
+
+def check_scene(specs: tuple[AssertionSpec, ...], scene: Scene) -> tuple[bool, list[str]]:
+    """Apply derived assertions to a scene described in text (a refined prompt, parsed by
+    :func:`pytest_ureason.scene.parse_scene`), for the reasoning verdict.
+
+    A color passes only when the text states it. Returns (all passed, one line per failure).
+    """
+    groups = {g.name: g for g in scene.groups}
+    wrong: list[str] = []
+    for spec in specs:
+        p = spec.params
+        name = getattr(p, "object", "")
+        group = groups.get(name)
+        have = group.count if group is not None else 0
+        if spec.name == "present" and have < 1:
+            wrong.append(f"no {name} in the text")
+        elif spec.name == "absent" and have > 0:
+            wrong.append(f"{have} {name} in the text, expected none")
+        elif spec.name == "count" and have != getattr(p, "value", -1):
+            wrong.append(f"{have} {name} in the text, expected {getattr(p, 'value', '?')}")
+        elif spec.name == "color":
+            said = group.color if group is not None else None
+            if said != getattr(p, "color", None):
+                wrong.append(f"{name} is {said or 'of no stated color'} in the text")
+    return not wrong, wrong

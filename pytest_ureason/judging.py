@@ -1,0 +1,196 @@
+"""Yes/no judge calls for a group of items, batched and cached; the reasoning verdict.
+
+When a group's images are ready, :func:`prefetch` asks the yes/no judge about every image of
+the group that has a ``judge`` assertion, one ``answer`` call per batch (``--batch-size``),
+and caches each full answer beside the image's other evidence (keyed by image bytes, judge
+identity, template hash and prompt), so items only read it and a rerun asks nothing again.
+The judge is ``--judge MODEL``, else the model under test as stand-in.
+
+The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expectation sentence
+says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
+(``data/judge_reasoning.txt``; calls batched and stored like reasoning), else by the item's
+derived assertions applied to the refined prompt extracted from the reasoning (parsed as a
+scene by :func:`pytest_ureason.scene.parse_scene`). Without either it is ``undecided``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_ureason.batching import Failed, run_batched
+from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
+from pytest_ureason.yesno import YesNoJudge, parse_decision, render
+
+if TYPE_CHECKING:
+    from pytest_ureason.assertions import Verdict
+    from pytest_ureason.harness import Case, Outcome
+    from pytest_ureason.runner import Runner
+
+
+def expectation(case: Case) -> str | None:
+    """The expectation sentence of a case's first ``judge`` assertion, if any."""
+    for spec in case.instance.expect:
+        if spec.name == "judge":
+            return str(getattr(spec.params, "expect", "")) or None
+    return None
+
+
+def _image_jobs(
+    runner: Runner, judge: YesNoJudge, cases: list[Case]
+) -> dict[tuple[str, str], tuple[Path, Any, str, str]]:
+    from pytest_ureason.store import StoredEvidence
+
+    harness = runner.harness
+    jobs: dict[tuple[str, str], tuple[Path, Any, str, str]] = {}
+    for case in cases:
+        outcome = harness.outcomes.get(case)
+        target = expectation(case)
+        if outcome is None or outcome.image_path is None or target is None:
+            continue
+        prompt = render("image", target)
+        key = judge.key("image", prompt)
+        for path in {outcome.image_path, outcome.draft_path} - {None}:
+            assert path is not None
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            evidence = StoredEvidence(harness.store, digest)
+            if (digest, key) not in jobs and evidence.load(key) is None:
+                jobs[(digest, key)] = (path, evidence, key, prompt)
+    return jobs
+
+
+def prefetch(runner: Runner, cases: list[Case]) -> None:
+    """Ask the judges about a prepared group in batches (see the module docstring).
+
+    A batch that fails is left uncached: its items ask again one by one and report the error.
+    """
+    from PIL import Image
+
+    from pytest_ureason.detect import DetectorUnavailable
+    from pytest_ureason.harness import MODEL_ERRORS
+
+    if not any(expectation(c) for c in cases):
+        return
+    try:
+        judge = runner.yesno_judge()
+    except DetectorUnavailable:
+        return  # the items skip with the reason
+    jobs = list(_image_jobs(runner, judge, cases).values())
+
+    def ask(batch: list[tuple[Path, Any, str, str]]) -> list[str]:
+        images = []
+        for path, _, _, _ in batch:
+            with Image.open(io.BytesIO(path.read_bytes())) as img:
+                images.append(img.convert("RGB"))
+        answers = judge.model.answer(images, [j[3] for j in batch], [0] * len(batch))
+        if not isinstance(answers, list) or len(answers) != len(batch):
+            raise TypeError(f"judge {judge.label}: answer() returned the wrong number of answers")
+        return [str(a) for a in answers]
+
+    size, counts = runner.settings.batch_size, runner.harness.throughput
+    results = run_batched(ask, jobs, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
+    for job, answer in zip(jobs, results, strict=True):
+        if not isinstance(answer, Failed):
+            job[1].save(job[2], {"text": answer})
+    _prefetch_reasoning(runner, cases)
+
+
+def _counter(counts: Any) -> Any:
+    def count(n: int) -> None:
+        counts.judge_calls += 1
+        counts.judged += n
+
+    return count
+
+
+def _reasoning_prompt(case: Case, outcome: Outcome | None) -> str | None:
+    target = expectation(case)
+    if case.condition not in NEEDS_REASONING or target is None or outcome is None:
+        return None
+    if outcome.reasoning is None:
+        return None
+    return render("reasoning", target, outcome.reasoning)
+
+
+def _prefetch_reasoning(runner: Runner, cases: list[Case]) -> None:
+    from pytest_ureason.detect import DetectorUnavailable
+    from pytest_ureason.harness import MODEL_ERRORS
+
+    try:
+        judge = runner.text_judge()
+    except DetectorUnavailable:
+        return
+    if judge is None:
+        return
+    store = runner.harness.store
+    prompts: dict[str, str] = {}
+    for case in cases:
+        prompt = _reasoning_prompt(case, runner.harness.outcomes.get(case))
+        if prompt is not None:
+            key = judge.key("reasoning", prompt)
+            if store.get_text(key) is None:
+                prompts[key] = prompt
+    keys = list(prompts)
+
+    def ask(batch: list[str]) -> list[str]:
+        answers = judge.model.answer([None] * len(batch), [prompts[k] for k in batch], [0] * len(batch))
+        if not isinstance(answers, list) or len(answers) != len(batch):
+            raise TypeError(f"text judge {judge.label}: answer() returned the wrong number")
+        return [str(a) for a in answers]
+
+    size, counts = runner.settings.batch_size, runner.harness.throughput
+    results = run_batched(ask, keys, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
+    for key, answer in zip(keys, results, strict=True):
+        if not isinstance(answer, Failed):
+            store.put_text(key, answer, {"prompt": prompts[key], **judge.describe("reasoning")})
+
+
+def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str, Any] | None:
+    """Whether the reasoning reached the expectation: ``{"verdict": "right" | "wrong" |
+    "undecided", "by": ..., "reason": ...}``; None for items that have no reasoning verdict."""
+    prompt = _reasoning_prompt(case, outcome)
+    if prompt is None or outcome.reasoning is None:
+        return None
+    judge = runner.text_judge()
+    if judge is not None:
+        key = judge.key("reasoning", prompt)
+        answer = runner.harness.store.get_text(key)
+        if answer is None:
+            replies = judge.model.answer([None], [prompt], [0])
+            answer = str(replies[0])
+            runner.harness.store.put_text(key, answer, {"prompt": prompt, **judge.describe("reasoning")})
+        decision = parse_decision(answer)
+        word = {True: "right", False: "wrong", None: "undecided"}[decision.yes]
+        return {"verdict": word, "by": f"text-judge:{judge.label}", "reason": answer[-500:]}
+    from pytest_ureason.derive import check_scene
+    from pytest_ureason.scene import parse_scene
+
+    derived = tuple(s for s in case.instance.expect if s.derived)
+    if not derived:
+        reason = "no --text-judge and no derived assertion to check the reasoning with"
+        return {"verdict": "undecided", "by": "none", "reason": reason}
+    refined = extract_refined(outcome.reasoning).prompt
+    ok, wrong = check_scene(derived, parse_scene(refined))
+    reason = f"refined prompt {refined[:200]!r}" + ("" if ok else ": " + "; ".join(wrong))
+    return {"verdict": "right" if ok else "wrong", "by": "derived", "reason": reason}
+
+
+def annotate(
+    case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]
+) -> None:
+    """Record, for the seed-format tables, what the judge and the derived assertions said."""
+    judged = [v for v in verdicts if v.assertion.startswith("judge(")]
+    derived = [v for v, s in zip(verdicts, case.instance.expect, strict=False) if s.derived]
+    if not judged:
+        return
+    first = judged[0]
+    props.append(
+        ("ureason_judge_verdict", "undecided" if not first.decided else "yes" if first.passed else "no")
+    )
+    props.append(("ureason_judge", str(first.evidence.get("judge", first.detector))))
+    if derived:
+        passed = all(v.passed for v in derived)
+        props.append(("ureason_derived_verdict", "passed" if passed else "failed"))
+    props.append(("ureason_derived_count", len(derived)))

@@ -1,0 +1,148 @@
+"""The seeds' yes/no judge protocol: evaluation prompts, answer parsing, judge identity.
+
+The evaluation prompts are data files (``pytest_ureason/data/judge_image.txt`` for an image
+against a target description, ``judge_reasoning.txt`` for reasoning text against it): the
+target description, a request to think step by step, and the answer format
+``<answer>Yes</answer>`` / ``<answer>No</answer>``. The template's hash is part of every
+verdict and cache key, so editing a template re-judges.
+
+Parsing (:func:`parse_decision`), in order:
+
+1. the **last** ``<answer>...</answer>`` tag whose text starts with ``yes`` or ``no``;
+2. fallback: the last line that is only ``yes`` or ``no`` (ignoring case, punctuation,
+   markdown and a leading ``answer:``, ``final answer:`` or ``verdict:``);
+3. otherwise **undecided**: the verdict is an error, never a pass or a fail.
+
+A yes/no inside a sentence ("there are no pears") never counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pytest_ureason.models.base import UnifiedModel
+
+Kind = Literal["image", "reasoning"]
+_TEMPLATES: dict[str, str] = {"image": "judge_image.txt", "reasoning": "judge_reasoning.txt"}
+_TAG_RE = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.IGNORECASE | re.DOTALL)
+_LINE_RE = re.compile(
+    r"^[\s*_#>`\"'-]*(?:(?:final\s+)?answer|verdict)?\s*[:：]?[\s*_`\"']*(yes|no)[\s.!*_`\"']*$",
+    re.IGNORECASE,
+)
+MAX_TARGET = 2000
+MAX_REASONING = 12000
+
+
+@cache
+def template(kind: Kind) -> str:
+    """The evaluation prompt template of ``kind`` (with ``{target}``, ``{reasoning}``)."""
+    data = resources.files("pytest_ureason") / "data" / _TEMPLATES[kind]
+    return data.read_text(encoding="utf-8")
+
+
+@cache
+def template_hash(kind: Kind) -> str:
+    """Short SHA-256 of a template's text."""
+    return hashlib.sha256(template(kind).encode("utf-8")).hexdigest()[:12]
+
+
+def render(kind: Kind, target: str, reasoning: str = "") -> str:
+    """The evaluation prompt for a target description (and the reasoning to check)."""
+    flat = " ".join(str(target).split())[:MAX_TARGET]
+    text = template(kind).replace("{target}", flat)
+    return text.replace("{reasoning}", str(reasoning).strip()[:MAX_REASONING]).strip()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A parsed judge answer: ``yes`` True/False, or None when undecided; how it was found."""
+
+    yes: bool | None
+    method: Literal["tag", "line", "undecided"]
+
+
+def parse_decision(text: str) -> Decision:
+    """Parse a judge's full answer (see the module docstring)."""
+    text = str(text)[-50_000:]
+    for body in reversed(_TAG_RE.findall(text)):
+        word = re.match(r"[\W_]*(yes|no)\b", body, re.IGNORECASE)
+        if word is not None:
+            return Decision(word.group(1).lower() == "yes", "tag")
+    for line in reversed(text.splitlines()):
+        found = _LINE_RE.match(line)
+        if found is not None:
+            return Decision(found.group(1).lower() == "yes", "line")
+    return Decision(None, "undecided")
+
+
+@dataclass(frozen=True)
+class YesNoJudge:
+    """A model used as a yes/no judge, with everything that names its verdicts.
+
+    ``identity`` holds the adapter name, revision, settings, weights path and options;
+    ``stand_in`` is True when the model under test judges itself (no ``--judge`` given).
+    """
+
+    model: UnifiedModel
+    identity: dict[str, Any] = field(default_factory=dict)
+    stand_in: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        model: UnifiedModel,
+        path: str | None = None,
+        args: dict[str, str] | None = None,
+        *,
+        stand_in: bool = False,
+    ) -> YesNoJudge:
+        """Describe a loaded model as a judge."""
+        identity = model_identity(model, path, args)
+        return cls(model, identity, stand_in)
+
+    @property
+    def label(self) -> str:
+        """``name@revision``, with ``(stand-in: the model under test)`` when it is one."""
+        name = f"{self.identity['name']}@{self.identity['revision']}"
+        return name + (" (stand-in: the model under test)" if self.stand_in else "")
+
+    def key(self, kind: Kind, prompt: str) -> str:
+        """Cache key of one judge call: judge identity, template hash and the prompt."""
+        blob = json.dumps(
+            {**self.identity, "template": template_hash(kind), "prompt": prompt},
+            sort_keys=True,
+            default=str,
+        )
+        digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+        return f"judge-{kind}-{self.identity['name']}-{digest}"
+
+    def describe(self, kind: Kind) -> dict[str, Any]:
+        """What every verdict records about its judge."""
+        return {
+            "judge": self.label,
+            "judge_name": self.identity["name"],
+            "judge_revision": self.identity["revision"],
+            "template": f"{_TEMPLATES[kind]}#{template_hash(kind)}",
+            "stand_in": self.stand_in,
+        }
+
+
+def model_identity(
+    model: UnifiedModel, path: str | None = None, args: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What makes a judge model's answers what they are: name, revision, settings, weights
+    path and options (all part of a judge cache key)."""
+    return {
+        "name": str(getattr(model, "name", type(model).__name__)),
+        "revision": str(getattr(model, "revision", "unknown")),
+        "settings": getattr(model, "settings", {}),
+        "path": path,
+        "args": dict(sorted((args or {}).items())),
+    }
