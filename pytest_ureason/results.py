@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from pytest_ureason import seedstats
 from pytest_ureason.report import Record, Summary, format_table
+from pytest_ureason.seedstats import SeedRow
 from pytest_ureason.settings import Settings
 
 
@@ -44,6 +46,7 @@ class ResultsCollector:
         self.settings = settings
         self.config = config
         self.records: dict[str, Record] = {}
+        self.seed_rows: dict[str, SeedRow] = {}
         self.throughput: dict[str, float] = {}
         self.json_error: str | None = None
         self._started = time.monotonic()
@@ -89,6 +92,9 @@ class ResultsCollector:
             int(str(rounds)) if rounds is not None else None,
             str(draft) if draft is not None else None,
         )
+        row = SeedRow.from_props(props, outcome)
+        if row is not None:
+            self.seed_rows[report.nodeid] = row
         self._progress()
 
     def add_throughput(self, counters: dict[str, float]) -> None:
@@ -119,6 +125,7 @@ class ResultsCollector:
 
             for condition, scores in self._gap_scores().items():
                 lines.extend(format_scores(scores, condition))
+        lines.extend(seedstats.format_lines(list(self.seed_rows.values())))
         return lines
 
     def _study_json(self) -> dict[str, Any]:
@@ -131,6 +138,9 @@ class ResultsCollector:
         gaps = self._gap_scores()
         if gaps:
             out["gap_scores"] = {c: [s.to_json() for s in rows] for c, rows in gaps.items()}
+        seed = seedstats.to_json(list(self.seed_rows.values()))
+        if seed:
+            out["seed_formats"] = seed
         return out
 
     def summary(self) -> Summary:
@@ -158,6 +168,11 @@ class ResultsCollector:
                 f"generation: {int(t.get('images', 0))} images made ({rate:.1f} images/s{per}), "
                 f"{int(t.get('reused', 0))} reused from the store, "
                 f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}"
+            )
+        if t.get("judge_calls"):
+            tr.write_line(
+                f"yes/no judge: {int(t.get('judged', 0))} prompts answered in "
+                f"{int(t['judge_calls'])} batched answer() calls (the rest from the store)"
             )
         if self.json_error is not None:
             tr.write_line(self.json_error, red=True, bold=True)

@@ -85,6 +85,12 @@ class ReferenceModel:
         out = []
         for prompt in prompts:
             solution = solve(prompt)
+            if solution is None and _UREASON_FORMAT_RE.search(prompt):
+                out.append(
+                    "Reasoning: I cannot work this task out step by step, so I will draw it as "
+                    f"stated.\n\nFinal Scene Prompt: {' '.join(prompt.split())}"
+                )
+                continue
             if solution is None:
                 out.append(
                     "I cannot work this task out step by step, so I will draw it as stated.\n"
