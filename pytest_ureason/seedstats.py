@@ -16,7 +16,7 @@ are the same from junit files, a serial run or xdist workers):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 POOLED = "all"
@@ -117,13 +117,15 @@ def two_by_two(rows: list[SeedRow]) -> dict[str, dict[str, dict[str, int]]]:
 
 
 def to_json(rows: list[SeedRow]) -> dict[str, Any]:
-    """The three tables (empty when no item had a judge or reasoning verdict)."""
+    """The three tables and the rows they come from (empty when no item had a judge or
+    reasoning verdict)."""
     if not rows:
         return {}
     return {
         "derived_coverage": coverage(rows),
         "judge_detector_agreement": agreement(rows),
         "reasoning_image": two_by_two(rows),
+        "rows": [asdict(r) for r in rows],
     }
 
 
