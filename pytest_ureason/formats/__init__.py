@@ -40,6 +40,8 @@ FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox"
 RowLoader = Callable[["_Loader", Any, int], None]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The item-id rule of :mod:`pytest_ureason.suite` (kept equal to ``suite.SAFE_ID``).
+SAFE_ID_CHECK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$")
 MAX_ID = 80
 
 
