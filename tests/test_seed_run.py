@@ -1,0 +1,163 @@
+"""Real pytest runs of the seed formats with ``--model reference`` (issue 8)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_ureason.judges import JudgeConfig, Judges
+from pytest_ureason.observation import Observation
+
+EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
+
+
+def _copy(pytester: pytest.Pytester, *names: str) -> list[str]:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    out = []
+    for name in names:
+        target = pytester.path / "data" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(EXAMPLES / name, target)
+        out.append(str(target))
+    return out
+
+
+def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pytester) -> None:
+    files = _copy(pytester, "ureason/arithmetic.jsonl", "unisandbox/mapping_1.jsonl")
+    args = [*files, "--model", "reference", "--ureason-json", "out.json", "-v"]
+    result = pytester.runpytest(*args)
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] + outcomes["failed"] == 27  # 9 instances x 3 conditions
+    result.stdout.fnmatch_lines(
+        [
+            "*ureason-arithmetic/1[[]decontext-s0[]] PASSED*",
+            "*unisandbox-mapping-d1/1-a[[]direct-s0[]] PASSED*",
+            "*judge reference@reference-* (stand-in: the model under test) said no*",
+            "*expected frog == 2, found 1*",
+            "derived assertions (coverage) and judge vs detector (agreement):",
+            "*ureason-arithmetic*4/5*",
+            "reasoning x image*",
+            "*reasoning  unisandbox-mapping-d1*",
+            "yes/no judge: 16 prompts answered in 2 batched answer() calls*",
+        ]
+    )
+    data = json.loads((pytester.path / "out.json").read_text())
+    seed = data["seed_formats"]
+    assert seed["derived_coverage"]["unisandbox-mapping-d1"] == {
+        "instances": 4, "derived": 4, "coverage": 1.0,
+    }
+    cells = seed["reasoning_image"]["reasoning"]["unisandbox-mapping-d1"]
+    assert sum(cells[k] for k in ("right_right", "right_wrong", "wrong_right", "wrong_wrong")) == 4
+    assert cells["right_wrong"] == 2  # the reasoning is right, the image drawn in context is not
+    assert data["throughput"]["judge_calls"] == 2
+    # A rerun reads every judge answer from the store: no judge call at all.
+    again = pytester.runpytest(*args)
+    assert again.parseoutcomes() == outcomes
+    assert "yes/no judge:" not in again.stdout.str()
+
+
+def test_verdict_json_names_judge_template_and_derived(pytester: pytest.Pytester) -> None:
+    files = _copy(pytester, "ureason/direct_arithmetic.jsonl")
+    result = pytester.runpytest(
+        *files, "--model", "reference", "--judge", "reference", "--condition", "direct",
+        "--junitxml", "out.xml",
+    )
+    result.assert_outcomes(passed=5)
+    text = (pytester.path / "out.xml").read_text()
+    assert "stand-in" not in text  # --judge given: no stand-in
+    import xml.etree.ElementTree as ET
+
+    case = next(ET.parse(pytester.path / "out.xml").iter("testcase"))
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    verdicts = json.loads(str(props["ureason_verdicts"]))
+    judge = verdicts[0]
+    assert judge["evidence"]["template"].startswith("judge_image.txt#")
+    assert judge["evidence"]["judge_revision"].startswith("reference-")
+    assert "<answer>Yes</answer>" in judge["evidence"]["answer"]
+    assert [v.get("derived", False) for v in verdicts] == [False, True, True]
+    assert props["ureason_judge_verdict"] == "yes"
+    assert props["ureason_derived_verdict"] == "passed"
+
+
+def test_undecided_judge_is_an_error_and_broken_record_a_suite_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    rows = [
+        {"id": 1, "prompt": "Draw 2 red apples.", "expect_en": "Exactly 2 red apples"},
+        {"id": 2, "prompt": "Draw something.", "expect_en": "Something beautiful"},
+        {"id": 3, "prompt": "Draw a cat."},
+    ]
+    path = pytester.path / "data" / "spatial.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = pytester.runpytest(
+        str(path), "--model", "reference", "--condition", "direct", "-v", "--ureason-json", "o.json"
+    )
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*suite-error[[]line-3[]] FAILED*",
+            "*ureason-spatial/1[[]direct-s0[]] PASSED*",
+            "*ureason-spatial/2[[]direct-s0[]] FAILED*",
+            f"*{path}:3: UReason record '3': field expect_en: a non-empty text, got missing*",
+            "*undecided judge:*said nothing parsable*",
+        ]
+    )
+    items = json.loads((pytester.path / "o.json").read_text())["items"]
+    assert {i["instance"]: i["outcome"] for i in items} == {"1": "passed", "2": "error"}
+
+
+def test_text_judge_gives_the_reasoning_verdict(pytester: pytest.Pytester) -> None:
+    files = _copy(pytester, "ureason/code.jsonl")
+    result = pytester.runpytest(
+        *files, "--model", "reference", "--text-judge", "reference", "--condition", "reasoning",
+        "--junitxml", "out.xml", "--ureason-json", "out.json",
+    )
+    result.assert_outcomes(passed=2)
+    import xml.etree.ElementTree as ET
+
+    for case in ET.parse(pytester.path / "out.xml").iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert props["ureason_reasoning_verdict"] == "right"
+        assert str(props["ureason_reasoning_by"]).startswith("text-judge:reference@")
+    data = json.loads((pytester.path / "out.json").read_text())
+    assert data["seed_formats"]["reasoning_image"]["reasoning"]["ureason-code"]["right_right"] == 2
+
+
+def test_unknown_suite_format_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    files = _copy(pytester, "ureason/code.jsonl")
+    result = pytester.runpytest(*files, "--model", "reference", "--suite-format", "csv")
+    result.stderr.fnmatch_lines(["*--suite-format 'csv' is unknown (known: auto, native*"])
+
+
+def test_forced_suite_format_reads_a_file_as_that_format(pytester: pytest.Pytester) -> None:
+    files = _copy(pytester, "ureason/code.jsonl")
+    result = pytester.runpytest(*files, "--model", "reference", "--suite-format", "geneval")
+    result.stdout.fnmatch_lines(["*GenEval line: unknown field(s)*"])
+    result.assert_outcomes(failed=2)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def load(self, version: str) -> object:
+        return self.data.get(version)
+
+    def save(self, version: str, data: object) -> None:
+        self.data[version] = data
+
+
+def test_vqa_cache_key_holds_the_judge_settings() -> None:
+    from pytest_ureason.models.reference import ReferenceModel
+
+    image = ReferenceModel().generate(["2 red apples"], [0])[0]
+    cache = _Cache()
+    for size in ("256", "384"):
+        judges = Judges(JudgeConfig(judge="reference", judge_args=(("size", size),)))
+        Observation(image, cache=cache, judges=judges).vqa("How many apples are there?")
+    assert len([k for k in cache.data if k.startswith("vqa-")]) == 2
