@@ -53,7 +53,7 @@ def loading_table(files: list[Path]) -> list[str]:
         fmt = file_format(path)
         per_format[fmt] += len(suite.instances)
         lines.append(
-            f"{fmt:11} {str(path.relative_to(ROOT)):55} {len(suite.instances):>9} "
+            f"{fmt:11} {path.relative_to(ROOT)!s:55} {len(suite.instances):>9} "
             f"{len(suite.errors):>6}"
         )
         for inst in suite.instances:

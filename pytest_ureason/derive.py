@@ -154,7 +154,7 @@ class _Parser:
         if self.peek() in ("and", "with"):
             self.i += 1
             return True
-        raise _Refuse(f"the grammar does not cover {' '.join(self.tokens[self.i:self.i + 3])!r}")
+        raise _Refuse(f"the grammar does not cover {' '.join(self.tokens[self.i : self.i + 3])!r}")
 
 
 def _specs(groups: list[_Group]) -> tuple[AssertionSpec, ...]:

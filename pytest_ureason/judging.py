@@ -80,7 +80,7 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
     jobs = list(_image_jobs(runner, judge, cases).values())
 
     def ask(batch: list[tuple[Path, Any, str, str]]) -> list[str]:
-        images = []
+        images: list[Image.Image | None] = []
         for path, _, _, _ in batch:
             with Image.open(io.BytesIO(path.read_bytes())) as img:
                 images.append(img.convert("RGB"))
@@ -135,7 +135,9 @@ def _prefetch_reasoning(runner: Runner, cases: list[Case]) -> None:
     keys = list(prompts)
 
     def ask(batch: list[str]) -> list[str]:
-        answers = judge.model.answer([None] * len(batch), [prompts[k] for k in batch], [0] * len(batch))
+        answers = judge.model.answer(
+            [None] * len(batch), [prompts[k] for k in batch], [0] * len(batch)
+        )
         if not isinstance(answers, list) or len(answers) != len(batch):
             raise TypeError(f"text judge {judge.label}: answer() returned the wrong number")
         return [str(a) for a in answers]
@@ -160,7 +162,9 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
         if answer is None:
             replies = judge.model.answer([None], [prompt], [0])
             answer = str(replies[0])
-            runner.harness.store.put_text(key, answer, {"prompt": prompt, **judge.describe("reasoning")})
+            runner.harness.store.put_text(
+                key, answer, {"prompt": prompt, **judge.describe("reasoning")}
+            )
         decision = parse_decision(answer)
         word = {True: "right", False: "wrong", None: "undecided"}[decision.yes]
         return {"verdict": word, "by": f"text-judge:{judge.label}", "reason": answer[-500:]}
@@ -177,9 +181,7 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
     return {"verdict": "right" if ok else "wrong", "by": "derived", "reason": reason}
 
 
-def annotate(
-    case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]
-) -> None:
+def annotate(case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]) -> None:
     """Record, for the seed-format tables, what the judge and the derived assertions said."""
     judged = [v for v in verdicts if v.assertion.startswith("judge(")]
     derived = [v for v, s in zip(verdicts, case.instance.expect, strict=False) if s.derived]
@@ -187,10 +189,25 @@ def annotate(
         return
     first = judged[0]
     props.append(
-        ("ureason_judge_verdict", "undecided" if not first.decided else "yes" if first.passed else "no")
+        (
+            "ureason_judge_verdict",
+            "undecided" if not first.decided else "yes" if first.passed else "no",
+        )
     )
     props.append(("ureason_judge", str(first.evidence.get("judge", first.detector))))
     if derived:
         passed = all(v.passed for v in derived)
         props.append(("ureason_derived_verdict", "passed" if passed else "failed"))
     props.append(("ureason_derived_count", len(derived)))
+
+
+def record(
+    runner: Runner, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
+) -> None:
+    """Judge-versus-derived and reasoning verdicts of an item, as its properties."""
+    annotate(case, verdicts, props)
+    found = reasoning_verdict(runner, case, outcome)
+    if found is not None:
+        props.append(("ureason_reasoning_verdict", found["verdict"]))
+        props.append(("ureason_reasoning_by", found["by"]))
+        props.append(("ureason_reasoning_reason", str(found["reason"])[:2000]))

@@ -57,7 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
         get_factory(settings.model)
     except ModelLoadError as exc:
         raise pytest.UsageError(f"--model: {exc}") from None
-    for option, name in (("--judge", settings.judges.judge), ("--text-judge", settings.judges.text_judge)):
+    for option, name in (
+        ("--judge", settings.judges.judge),
+        ("--text-judge", settings.judges.text_judge),
+    ):
         if name is not None:
             try:
                 get_factory(name)
@@ -76,7 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
             # (the result is cached in the store, so this is paid once per judge version).
             judges = replace(judges, device="cpu")
         gate_run(judges, settings.accuracy_floor, settings.store, settings.calibration_goldens)
-    settings_mod.check_store(settings.store)
+    from pytest_ureason.store import check_store
+
+    check_store(settings.store)
     from pytest_ureason.results import ResultsCollector
 
     collector = ResultsCollector(settings, config)

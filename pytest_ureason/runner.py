@@ -241,11 +241,11 @@ class Runner:
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in verdicts if not v.passed]
         props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
-        specs = case.instance.expect
-        props.append(
-            ("ureason_verdicts", json.dumps([_verdict_json(v, s) for v, s in zip(verdicts, specs)]))
-        )
-        self._seed_verdicts(case, outcome, verdicts, props)
+        pairs = zip(verdicts, case.instance.expect, strict=True)
+        props.append(("ureason_verdicts", json.dumps([_verdict_json(v, s) for v, s in pairs])))
+        from pytest_ureason.judging import record as record_seed
+
+        record_seed(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
             props.append(("ureason_reason", "; ".join(v.reason for v in undecided)))
@@ -308,19 +308,6 @@ class Runner:
             props.append(("ureason_reason", str(exc)))
             pytest.skip(str(exc))
         return verdicts
-
-    def _seed_verdicts(
-        self, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
-    ) -> None:
-        """Judge-versus-derived and reasoning verdicts for the seed-format tables."""
-        from pytest_ureason.judging import annotate, reasoning_verdict
-
-        annotate(case, verdicts, props)
-        found = reasoning_verdict(self, case, outcome)
-        if found is not None:
-            props.append(("ureason_reasoning_verdict", found["verdict"]))
-            props.append(("ureason_reasoning_by", found["by"]))
-            props.append(("ureason_reasoning_reason", str(found["reason"])[:2000]))
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
         """Whether the interleaved condition's first draft passes the assertions."""

@@ -29,7 +29,8 @@ option             ini key                meaning
 Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
 ``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
-``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge), ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
+``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge),
+``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
 
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
@@ -110,14 +111,6 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "string",
         "interleaved condition: most reflect-refine rounds after the draft (default 2)",
     ),
-    # seed formats (issue 8): read every JSONL suite as this format instead of recognising it
-    (
-        "--suite-format",
-        "ureason_suite_format",
-        "ureason_suite_format",
-        "string",
-        "format of every JSONL suite (auto, native, geneval, ureason, unisandbox; default auto)",
-    ),
 )
 # Judges (issue 4): detector weights and thresholds, CLIP, the VQA judge model, calibration.
 _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
@@ -129,6 +122,8 @@ _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--judge-path", "ureason_judge_path", "local directory with the judge's weights"),
     ("--text-judge", "ureason_text_judge", "model adapter that judges reasoning text (yes/no)"),
     ("--text-judge-path", "ureason_text_judge_path", "local directory with its weights"),
+    # seed formats (issue 8): the format of every JSONL suite instead of recognising it
+    ("--suite-format", "ureason_suite_format", "auto, native, geneval, ureason or unisandbox"),
 )
 _JUDGE_LISTS: tuple[tuple[str, str, str], ...] = (
     ("--detector-threshold", "ureason_detector_thresholds", "score threshold TYPE=VALUE"),
@@ -400,19 +395,3 @@ def _choice(name: str, value: str, known: tuple[str, ...]) -> str:
     if value not in known:
         raise pytest.UsageError(f"{name} {value!r} is unknown (known: {', '.join(known)})")
     return value
-
-
-def check_store(store: Path) -> None:
-    """Fail early, once, when the generation store cannot be written.
-
-    Raises:
-        pytest.UsageError: naming the folder and the reason.
-    """
-    import tempfile
-
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=store, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        raise pytest.UsageError(f"--store {store} is not writable: {exc}") from None

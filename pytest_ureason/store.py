@@ -130,3 +130,21 @@ class StoredEvidence:
             _atomic_write(self._path(version), payload)
         except OSError:
             pass
+
+
+def check_store(store: Path) -> None:
+    """Fail early, once, when the generation store cannot be written.
+
+    Raises:
+        pytest.UsageError: naming the folder and the reason.
+    """
+    import tempfile
+
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=store, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        import pytest
+
+        raise pytest.UsageError(f"--store {store} is not writable: {exc}") from None

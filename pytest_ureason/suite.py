@@ -20,12 +20,13 @@ A YAML suite is a mapping::
 (a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
 instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
 ``evaluation_metadata.jsonl``, UReason's and UniSandbox's JSON lines) is recognised by its
-first entry and read by its importer (:mod:`pytest_ureason.formats`). A bidirectional instance adds ``question`` and ``answer``
-(and optionally ``accept``: other right answers) for the ``understand`` condition, and may
-show the model an image with the question: ``question_image`` (a file inside the suite's
-folder) or ``question_scene`` (a scene description, rendered by the reference renderer).
-Loading never raises on bad content: every problem becomes a
-:class:`SuiteError` naming the file, line and field, and every valid instance still loads.
+first entry and read by its importer (:mod:`pytest_ureason.formats`). A bidirectional instance
+adds ``question`` and ``answer`` (and optionally ``accept``: other right answers) for the
+``understand`` condition, and may show the model an image with the question:
+``question_image`` (a file inside the suite's folder) or ``question_scene`` (a scene
+description, rendered by the reference renderer). Loading never raises on bad content: every
+problem becomes a :class:`SuiteError` naming the file, line and field, and every valid
+instance still loads.
 """
 
 from __future__ import annotations

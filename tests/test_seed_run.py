@@ -47,7 +47,9 @@ def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pyte
     data = json.loads((pytester.path / "out.json").read_text())
     seed = data["seed_formats"]
     assert seed["derived_coverage"]["unisandbox-mapping-d1"] == {
-        "instances": 4, "derived": 4, "coverage": 1.0,
+        "instances": 4,
+        "derived": 4,
+        "coverage": 1.0,
     }
     cells = seed["reasoning_image"]["reasoning"]["unisandbox-mapping-d1"]
     assert sum(cells[k] for k in ("right_right", "right_wrong", "wrong_right", "wrong_wrong")) == 4
@@ -62,8 +64,15 @@ def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pyte
 def test_verdict_json_names_judge_template_and_derived(pytester: pytest.Pytester) -> None:
     files = _copy(pytester, "ureason/direct_arithmetic.jsonl")
     result = pytester.runpytest(
-        *files, "--model", "reference", "--judge", "reference", "--condition", "direct",
-        "--junitxml", "out.xml",
+        *files,
+        "--model",
+        "reference",
+        "--judge",
+        "reference",
+        "--condition",
+        "direct",
+        "--junitxml",
+        "out.xml",
     )
     result.assert_outcomes(passed=5)
     text = (pytester.path / "out.xml").read_text()
@@ -114,8 +123,17 @@ def test_undecided_judge_is_an_error_and_broken_record_a_suite_error(
 def test_text_judge_gives_the_reasoning_verdict(pytester: pytest.Pytester) -> None:
     files = _copy(pytester, "ureason/code.jsonl")
     result = pytester.runpytest(
-        *files, "--model", "reference", "--text-judge", "reference", "--condition", "reasoning",
-        "--junitxml", "out.xml", "--ureason-json", "out.json",
+        *files,
+        "--model",
+        "reference",
+        "--text-judge",
+        "reference",
+        "--condition",
+        "reasoning",
+        "--junitxml",
+        "out.xml",
+        "--ureason-json",
+        "out.json",
     )
     result.assert_outcomes(passed=2)
     import xml.etree.ElementTree as ET

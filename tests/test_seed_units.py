@@ -29,7 +29,10 @@ def _derived(text: str) -> list[str]:
     [
         (
             "Exactly 2 red apples",
-            ["count(object=apple, op===, value=2) [derived]", "color(object=apple, color=red) [derived]"],
+            [
+                "count(object=apple, op===, value=2) [derived]",
+                "color(object=apple, color=red) [derived]",
+            ],
         ),
         (
             "An empty table with 0 candles.",
@@ -47,12 +50,18 @@ def _derived(text: str) -> list[str]:
         ("A picture of no dogs", ["absent(object=dog) [derived]"]),
         ("exactly one cup", ["count(object=cup, op===, value=1) [derived]"]),
         ("an orange", ["present(object=orange) [derived]"]),
-        ("an orange cat", ["present(object=cat) [derived]", "color(object=cat, color=orange) [derived]"]),
-        ("2 frogs, 1 duck, and 3 fish", [
-            "count(object=frog, op===, value=2) [derived]",
-            "count(object=duck, op===, value=1) [derived]",
-            "count(object=fish, op===, value=3) [derived]",
-        ]),
+        (
+            "an orange cat",
+            ["present(object=cat) [derived]", "color(object=cat, color=orange) [derived]"],
+        ),
+        (
+            "2 frogs, 1 duck, and 3 fish",
+            [
+                "count(object=frog, op===, value=2) [derived]",
+                "count(object=duck, op===, value=1) [derived]",
+                "count(object=fish, op===, value=3) [derived]",
+            ],
+        ),
     ],
 )
 def test_grammar_derives_checkable_shapes(text: str, expected: list[str]) -> None:
@@ -132,7 +141,9 @@ def test_templates_are_data_files_with_the_protocol() -> None:
     assert "step by step" in prompt
     reasoning = render("reasoning", "3 cups", "Reasoning: 1 + 2 = 3")
     assert "Reasoning: 1 + 2 = 3" in reasoning
-    assert len(template_hash("image")) == 12 and template_hash("image") != template_hash("reasoning")
+    assert len(template_hash("image")) == 12 and template_hash("image") != template_hash(
+        "reasoning"
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,7 +154,13 @@ def test_safe_ids_keep_safe_ids(raw: object, expected: str) -> None:
     assert safe_id(raw, "id") == expected
 
 
-@given(st.one_of(st.text(min_size=1, max_size=200), st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+@given(
+    st.one_of(
+        st.text(min_size=1, max_size=200),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+    )
+)
 def test_safe_ids_are_safe_and_distinct(raw: object) -> None:
     if isinstance(raw, str) and not raw.strip():
         with pytest.raises(ValueError, match="must not be empty"):
@@ -213,7 +230,10 @@ def test_ureason_errors_name_file_line_and_field(tmp_path: Path) -> None:
         ],
     )
     suite = load_suite(path)
-    assert [(i.task, i.id) for i in suite.instances] == [("ureason-spatial", "1"), ("ureason-spatial", "9")]
+    assert [(i.task, i.id) for i in suite.instances] == [
+        ("ureason-spatial", "1"),
+        ("ureason-spatial", "9"),
+    ]
     errors = [str(e) for e in suite.errors]
     assert f"{path}:2: UReason record: field id: must be a string or a number, got a bool" in errors
     assert f"{path}:3: UReason record '3': field prompt: a non-empty text, got ''" in errors
@@ -261,9 +281,18 @@ def test_ureason_final_scene_prompt_is_the_refined_prompt() -> None:
     assert extract_refined(ours).prompt == "3 cups"  # our own tag wins beside it
 
 
-def _row(condition: str, task: str, outcome: str, judge: str | None, derived: str | None,
-         reasoning: str | None, instance: str = "1") -> SeedRow:
-    return SeedRow(condition, task, instance, outcome, judge, derived, 1 if derived else 0, reasoning)
+def _row(
+    condition: str,
+    task: str,
+    outcome: str,
+    judge: str | None,
+    derived: str | None,
+    reasoning: str | None,
+    instance: str = "1",
+) -> SeedRow:
+    return SeedRow(
+        condition, task, instance, outcome, judge, derived, 1 if derived else 0, reasoning
+    )
 
 
 def test_tables_count_what_they_say() -> None:
@@ -279,7 +308,11 @@ def test_tables_count_what_they_say() -> None:
     ]
     agree = agreement(rows)
     assert agree["t"] == {
-        "items": 5, "agree": 4, "rate": 0.8, "judge_yes_detector_no": 0, "judge_no_detector_yes": 1,
+        "items": 5,
+        "agree": 4,
+        "rate": 0.8,
+        "judge_yes_detector_no": 0,
+        "judge_no_detector_yes": 1,
     }
     assert "u" not in agree and agree["all"]["items"] == 5
     cov = coverage(rows)
@@ -288,5 +321,9 @@ def test_tables_count_what_they_say() -> None:
     table = two_by_two(rows)
     assert set(table) == {"reasoning"}  # the skipped decontext item has no image verdict
     assert table["reasoning"]["t"] == {
-        "right_right": 0, "right_wrong": 1, "wrong_right": 1, "wrong_wrong": 0, "undecided": 1,
+        "right_right": 0,
+        "right_wrong": 1,
+        "wrong_right": 1,
+        "wrong_wrong": 0,
+        "undecided": 1,
     }

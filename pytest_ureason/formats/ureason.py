@@ -60,7 +60,9 @@ class UReasonFile:
             value = row.get(key)
             if not isinstance(value, str) or not value.strip():
                 shown = "missing" if value is None else repr(value)[:60]
-                loader.error(line, f"{LABEL} {item_id!r}: field {key}: a non-empty text, got {shown}")
+                loader.error(
+                    line, f"{LABEL} {item_id!r}: field {key}: a non-empty text, got {shown}"
+                )
                 return
         category = row.get("category", self.default_category)
         if not isinstance(category, str) or not safe_name(category):

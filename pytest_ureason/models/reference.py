@@ -130,9 +130,8 @@ class ReferenceModel:
         self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
     ) -> list[str]:
         """Answer each question about its image, or as a text task when there is none."""
-        from pytest_ureason.solvers import solve
-
         from pytest_ureason.models.reference_judge import is_judge_prompt, judge_reply
+        from pytest_ureason.solvers import solve
 
         out = []
         for image, question in zip(images, questions, strict=True):

@@ -64,8 +64,10 @@ def _compare_text(target: Scene, scene: Scene, refined: str) -> list[str]:
         have = got.count if got is not None else 0
         ok = have == g.count and (g.color is None or (got is not None and got.color == g.color))
         said = f"{have}" + (f" {got.color}" if got is not None and got.color else "")
-        lines.append(f"{'ok' if ok else 'MISMATCH'}: asked {g.count} {g.color or ''} {g.name}"
-                     f", the scene has {said}")
+        lines.append(
+            f"{'ok' if ok else 'MISMATCH'}: asked {g.count} {g.color or ''} {g.name}"
+            f", the scene has {said}"
+        )
     for text in target.texts:
         ok = text.upper() in (t.upper() for t in scene.texts)
         lines.append(f'{"ok" if ok else "MISMATCH"}: the words "{text}"')
