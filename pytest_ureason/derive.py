@@ -112,7 +112,9 @@ class _Parser:
             exact, self.i = True, self.i + 1
         count: int | None = None
         word = self.peek()
-        if word is not None and word.isdigit():
+        if word is not None and word.isascii() and word.isdigit():
+            if len(word) > 3:
+                raise _Refuse(f"a count of {word} is beyond what a detector counts")
             count, self.i = int(word), self.i + 1
         elif word is not None and word in NUMBER_WORDS:
             count = None if word in _ARTICLES else NUMBER_WORDS[word]

@@ -85,6 +85,8 @@ def test_grammar_derives_checkable_shapes(text: str, expected: list[str]) -> Non
         ("4", "expected an object name at 'the end'"),
         ("", "empty expectation"),
         ("apple " * 61, "longer than 60 words"),
+        ("12345 apples", "beyond what a detector counts"),
+        ("\u00b9 apple", "expected an object name"),
     ],
 )
 def test_grammar_refuses_what_it_does_not_cover(text: str, why: str) -> None:
