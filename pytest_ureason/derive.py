@@ -29,8 +29,11 @@ the vocabulary's (:mod:`pytest_ureason.vocabulary`, aliases such as ``table`` in
 Never guess: the whole sentence must parse, or nothing is derived and the judge decides alone.
 So relations (``on``, ``left of``), other adjectives (``big``, ``wooden``), comparisons
 (``more than``), negation outside a quantity (``not``), alternatives (``or``), written text,
-unknown objects, a colored zero (``0 red candles``: is a blue candle allowed?) and an object
-named twice (``two red apples and one green apple``) are all refused, with the reason.
+unknown objects, a colored zero (``0 red candles``: is a blue candle allowed?), a color
+without a number (``a red apple``, ``red apples``: may a green apple be there too? the
+``color`` assertion wants every apple red), ``exactly`` / ``only`` without a number (``only
+apples``) and an object named twice (``two red apples and one green apple``) are all refused,
+with the reason.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class _Parser:
                 return
 
     def group(self) -> _Group:
-        exact = False
+        start, exact, article = self.i, False, False
         if self.peek() in _EXACT:
             exact, self.i = True, self.i + 1
         count: int | None = None
@@ -118,6 +121,7 @@ class _Parser:
             count, self.i = int(word), self.i + 1
         elif word is not None and word in NUMBER_WORDS:
             count = None if word in _ARTICLES else NUMBER_WORDS[word]
+            article = word in _ARTICLES
             self.i += 1
             if word in _ARTICLES and self.peek() == "single":
                 count, self.i = 1, self.i + 1
@@ -133,7 +137,13 @@ class _Parser:
             shown = " ".join(self.tokens[self.i : self.i + 3]) or "the end"
             raise _Refuse(f"expected an object name at {shown!r}")
         if exact and count is None:
+            if not article:  # "only apples": nothing but apples, not one apple
+                raise _Refuse(f"'{self.tokens[start]}' without a number leaves the count open")
             count = 1  # "exactly a cup"
+        if count is None and color is not None:
+            # "a red apple" / "red apples": other apples may have other colors, while the
+            # color assertion wants every apple of that color
+            raise _Refuse(f"'{color} {name}' without a number leaves other {name} colors open")
         return _Group(name, count, exact, color)
 
     def object(self, start: int) -> str | None:

@@ -6,14 +6,18 @@ target description, a request to think step by step, and the answer format
 ``<answer>Yes</answer>`` / ``<answer>No</answer>``. The template's hash is part of every
 verdict and cache key, so editing a template re-judges.
 
-Parsing (:func:`parse_decision`), in order:
+Parsing (:func:`parse_decision`): the decision is the **last** of these in the text:
 
-1. the **last** ``<answer>...</answer>`` tag whose text starts with ``yes`` or ``no``;
-2. fallback: the last line that is only ``yes`` or ``no`` (ignoring case, punctuation,
-   markdown and a leading ``answer:``, ``final answer:`` or ``verdict:``);
-3. otherwise **undecided**: the verdict is an error, never a pass or a fail.
+1. an ``<answer>...</answer>`` tag whose text starts with ``yes`` or ``no``;
+2. (the fallback when the judge wrote no tag) a line that is only ``yes`` or ``no`` (ignoring
+   case, punctuation, markdown and a leading ``answer:``, ``final answer:`` or ``verdict:``).
 
-A yes/no inside a sentence ("there are no pears") never counts.
+So a tag quoted early in the reasoning never outvotes the judge's final line. Two tags joined
+by ``or`` (``<answer>Yes</answer> or <answer>No</answer>``: the answer format, quoted or
+echoed from the prompt) are not a decision. A hedged tag (``<answer>Yes or No</answer>``,
+``<answer>yes/no</answer>``) as the last decision, or no decision at all, is **undecided**:
+the verdict is an error, never a pass or a fail. A yes/no inside a sentence ("there are no
+pears") never counts.
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ _LINE_RE = re.compile(
     r"^[\s*_#>`\"'-]*(?:(?:final\s+)?answer|verdict)?\s*[:：]?[\s*_`\"']*(yes|no)[\s.!*_`\"']*$",
     re.IGNORECASE,
 )
+#: Two tags joined by "or": the answer format (quoted, or echoed from the prompt), no verdict.
+_FORMAT_RE = re.compile(
+    r"<answer>\s*(?:yes|no)\s*</answer>[^<]{0,120}?\bor\b[^<]{0,120}?"
+    r"<answer>\s*(?:yes|no)\s*</answer>",
+    re.IGNORECASE,
+)
+#: What follows the first word of a hedged tag: ``Yes or No``, ``yes/no``, ``No, yes``.
+_HEDGE_RE = re.compile(r"[\W_]*(?:(?:or|and|nor)\b[\W_]*)?(?:yes|no)\b", re.IGNORECASE)
 MAX_TARGET = 2000
 MAX_REASONING = 12000
 
@@ -70,16 +82,23 @@ class Decision:
 
 def parse_decision(text: str) -> Decision:
     """Parse a judge's full answer (see the module docstring)."""
-    text = str(text)[-50_000:]
-    for body in reversed(_TAG_RE.findall(text)):
-        word = re.match(r"[\W_]*(yes|no)\b", body, re.IGNORECASE)
+    text = _FORMAT_RE.sub(" ", str(text)[-50_000:])
+    found: list[tuple[int, bool | None, Literal["tag", "line"]]] = []
+    for tag in _TAG_RE.finditer(text):
+        word = re.match(r"[\W_]*(yes|no)\b(.*)", tag.group(1), re.IGNORECASE | re.DOTALL)
         if word is not None:
-            return Decision(word.group(1).lower() == "yes", "tag")
-    for line in reversed(text.splitlines()):
-        found = _LINE_RE.match(line)
-        if found is not None:
-            return Decision(found.group(1).lower() == "yes", "line")
-    return Decision(None, "undecided")
+            hedged = _HEDGE_RE.match(word.group(2)) is not None
+            found.append((tag.start(), None if hedged else word.group(1).lower() == "yes", "tag"))
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        matched = _LINE_RE.match(line.rstrip("\r\n"))
+        if matched is not None:
+            found.append((offset, matched.group(1).lower() == "yes", "line"))
+        offset += len(line)
+    if not found:
+        return Decision(None, "undecided")
+    _, yes, method = max(found, key=lambda f: f[0])
+    return Decision(yes, method) if yes is not None else Decision(None, "undecided")
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,13 @@ def _derived(text: str) -> list[str]:
         ("exactly one cup", ["count(object=cup, op===, value=1) [derived]"]),
         ("an orange", ["present(object=orange) [derived]"]),
         (
-            "an orange cat",
-            ["present(object=cat) [derived]", "color(object=cat, color=orange) [derived]"],
+            "one orange cat",
+            [
+                "count(object=cat, op===, value=1) [derived]",
+                "color(object=cat, color=orange) [derived]",
+            ],
         ),
+        ("only a cup", ["count(object=cup, op===, value=1) [derived]"]),
         (
             "2 frogs, 1 duck, and 3 fish",
             [
@@ -87,6 +91,12 @@ def test_grammar_derives_checkable_shapes(text: str, expected: list[str]) -> Non
         ("apple " * 61, "longer than 60 words"),
         ("12345 apples", "beyond what a detector counts"),
         ("\u00b9 apple", "expected an object name"),
+        # review: "only apples" is nothing but apples, not exactly one apple
+        ("Only apples", "'only' without a number leaves the count open"),
+        ("exactly apples", "'exactly' without a number leaves the count open"),
+        # review: "a red apple" allows a green apple beside it; color() wants every apple red
+        ("an orange cat", "'orange cat' without a number leaves other cat colors open"),
+        ("red apples and 2 cups", "'red apple' without a number leaves other apple colors"),
     ],
 )
 def test_grammar_refuses_what_it_does_not_cover(text: str, why: str) -> None:
@@ -123,6 +133,17 @@ def test_check_scene_reads_the_refined_prompt() -> None:
         ("<answer>maybe</answer>\nYES", True, "line"),
         ("There are no pears, yes, but I cannot tell.", None, "undecided"),
         ("<answer></answer>", None, "undecided"),
+        # review: hedged tags, the answer format quoted or echoed, a quoted tag then a line
+        ("<answer>Yes or No</answer>", None, "undecided"),
+        ("<answer>yes/no</answer>", None, "undecided"),
+        ("I must answer <answer>Yes</answer> or <answer>No</answer>.", None, "undecided"),
+        (
+            "It matches. <answer>Yes</answer>\nEnd with your verdict: <answer>Yes</answer> if"
+            " the image shows the target description, or <answer>No</answer> if it does not.",
+            True,
+            "tag",
+        ),
+        ('The prompt wants "<answer>Yes</answer>", but I see 1 apple.\nFinal answer: No', False, "line"),
         ("", None, "undecided"),
     ],
 )
