@@ -143,7 +143,7 @@ def test_check_scene_reads_the_refined_prompt() -> None:
             True,
             "tag",
         ),
-        ('The prompt wants "<answer>Yes</answer>", but I see 1 apple.\nFinal answer: No', False, "line"),
+        ('It wants "<answer>Yes</answer>", but I see 1 apple.\nFinal answer: No', False, "line"),
         ("", None, "undecided"),
     ],
 )
