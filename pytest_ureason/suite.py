@@ -20,7 +20,7 @@ A YAML suite is a mapping::
 (a bare list of entries is accepted too). A JSONL suite holds one entry per line, each an
 instance or a generator spec; a JSONL file in a released benchmark's format (GenEval's
 ``evaluation_metadata.jsonl``, UReason's and UniSandbox's JSON lines) is recognised by its
-first entry and read by its importer (:mod:`pytest_ureason.formats`). A bidirectional instance
+records and read by its importer (:mod:`pytest_ureason.formats`). A bidirectional instance
 adds ``question`` and ``answer`` (and optionally ``accept``: other right answers) for the
 ``understand`` condition, and may show the model an image with the question:
 ``question_image`` (a file inside the suite's folder) or ``question_scene`` (a scene
@@ -401,28 +401,31 @@ def _load_yaml(loader: _Loader, text: str) -> None:
 
 
 def _load_jsonl(loader: _Loader, text: str, fmt: str = "auto") -> None:
-    from pytest_ureason.formats import row_loader, sniff
+    from pytest_ureason.formats import choose_format, row_loader
 
-    importer = None if fmt == "auto" else fmt
-    load_row = row_loader(importer, loader.path) if importer is not None else None
+    records: list[tuple[int, Any]] = []
     for number, row in enumerate(text.splitlines(), start=1):
         if not row.strip():
             continue
+        bad = next((i for i, c in enumerate(row) if "\udc80" <= c <= "\udcff"), None)
+        if bad is not None:  # a byte that is not UTF-8 (decoded with surrogateescape)
+            byte = ord(row[bad]) - 0xDC00
+            loader.error(number, f"not UTF-8 text: byte 0x{byte:02x} at column {bad + 1}")
+            continue
         try:
-            raw = json.loads(row)
+            records.append((number, json.loads(row)))
         except json.JSONDecodeError as exc:
             loader.error(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
-            continue
         except RecursionError:
             loader.error(number, "invalid JSON: nested too deeply")
-            continue
-        if importer is None:  # the first record decides the format of the whole file
-            importer = sniff(raw)
-            load_row = row_loader(importer, loader.path)
+    if fmt == "auto":  # the records decide the format of the whole file
+        fmt = choose_format([raw for _, raw in records])
+    load_row = row_loader(fmt, loader.path)
+    for number, raw in records:
         if load_row is not None:
             load_row(loader, raw, number)
-            continue
-        loader.entry(raw, number, None)
+        else:
+            loader.entry(raw, number, None)
 
 
 def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
@@ -431,7 +434,7 @@ def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
     Args:
         path: the file.
         fmt: the JSONL format (:data:`pytest_ureason.formats.FORMATS`); ``auto`` recognises
-            it from the first record.
+            it from the records (the format most records show).
 
     Returns:
         The suite, with every valid instance and one :class:`SuiteError` per problem.
@@ -439,7 +442,10 @@ def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
     path = Path(path)
     loader = _Loader(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        # JSONL: a line that is not UTF-8 becomes its own error; the other lines still load
+        errors = "surrogateescape" if path.suffix == ".jsonl" else "strict"
+        text = data.decode("utf-8-sig", errors=errors)
     except (OSError, UnicodeDecodeError) as exc:
         loader.error(1, f"cannot read suite file: {exc}")
         return loader.suite

@@ -179,3 +179,42 @@ def test_vqa_cache_key_holds_the_judge_settings() -> None:
         judges = Judges(JudgeConfig(judge="reference", judge_args=(("size", size),)))
         Observation(image, cache=cache, judges=judges).vqa("How many apples are there?")
     assert len([k for k in cache.data if k.startswith("vqa-")]) == 2
+
+
+def test_hostile_records_are_their_own_errors_and_the_rest_run(
+    pytester: pytest.Pytester,
+) -> None:
+    """Review of issue 8: a malformed FIRST record, a line with a byte that is not UTF-8 and
+    over-long fields are each one error naming file, line and the record's own field; the file
+    is still read as UReason / UniSandbox and its good records run."""
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    data = pytester.path / "data"
+    data.mkdir()
+    good = {"prompt": "Draw 2 red apples.", "expect_en": "Exactly 2 red apples"}
+    lines = [
+        json.dumps({"id": 1, "prompt": "Draw a cat."}).encode(),  # no expect_en
+        json.dumps({"id": 2, **good}).encode(),
+        b'{"id": 3, "prompt": "Draw \xff apples", "expect_en": "2 apples"}',
+        json.dumps({"id": 4, "prompt": "Draw it.", "expect_en": "x" * 3000}).encode(),
+        json.dumps({"id": 5, **good}).encode(),
+    ]
+    (data / "arithmetic.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    rows = [
+        {"ID": 1, "Question_A": "q" * 30000, "Answer": "2 red apples"},
+        {"ID": 1, "Question_B": "Draw 2 red apples.", "Answer": "2 apples"},
+    ]
+    (data / "mapping_1.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    files = [str(data / "arithmetic.jsonl"), str(data / "mapping_1.jsonl")]
+    result = pytester.runpytest(*files, "--model", "reference", "--condition", "direct", "-v")
+    result.stdout.fnmatch_lines_random(
+        [
+            "*arithmetic.jsonl:1: UReason record '1': field expect_en: a non-empty text*",
+            "*arithmetic.jsonl:3: not UTF-8 text: byte 0xff at column 27*",
+            "*arithmetic.jsonl:4: UReason record '4': field expect_en: string should have at*",
+            "*mapping_1.jsonl:1: UniSandbox record '1-a': field Question_A: string should*",
+            "*ureason-arithmetic/2[[]direct-s0[]] PASSED*",
+            "*ureason-arithmetic/5[[]direct-s0[]] PASSED*",
+            "*unisandbox-mapping-d1/1-b[[]direct-s0[]] PASSED*",
+        ]
+    )
+    result.assert_outcomes(passed=3, failed=4)

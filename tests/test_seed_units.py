@@ -212,6 +212,16 @@ def test_recognition_rule() -> None:
     assert sniff(["not", "a", "record"]) == "native"
 
 
+def test_file_format_is_what_most_records_show() -> None:
+    from pytest_ureason.formats import choose_format
+
+    ureason = {"id": 2, "prompt": "p", "expect_en": "e"}
+    broken = {"id": 1, "prompt": "p"}  # a UReason record without expect_en looks native
+    assert choose_format([broken, ureason, ureason]) == "ureason"
+    assert choose_format([broken, ureason]) == "native"  # a tie: the earliest record's
+    assert choose_format([]) == "native"
+
+
 def test_example_files_load_without_errors() -> None:
     loaded = {p.name: load_suite(p) for p in sorted(EXAMPLES.glob("*/*.jsonl"))}
     assert all(not s.errors for s in loaded.values())

@@ -1,10 +1,13 @@
 """Importers of released benchmark file formats, one module per format.
 
 A JSON-lines suite file in a known external format loads as a suite without conversion. The
-recognition rule looks at the file's **first record** (its keys), in this order:
+recognition rule looks at each record's keys, in this order, and the file takes the format
+**most of its records** show (a tie goes to the earliest record's), so one malformed record
+(say a UReason record without ``expect_en``) is an error of its own instead of turning the
+whole file into a native suite:
 
 ==============  ===========================================================================
-format          first record
+format          a record
 ==============  ===========================================================================
 ``ureason``     has ``expect_en`` (UReason: ``{"id", "prompt", "expect_en", "category"}``)
 ``unisandbox``  has ``ID`` and ``Answer`` and one of ``Question``, ``Question_A``,
@@ -46,7 +49,7 @@ MAX_ID = 80
 
 
 def sniff(first: Any) -> str:
-    """The format of a JSON-lines file from its first record (see the module docstring)."""
+    """The format one JSON-lines record shows (see the module docstring)."""
     if not isinstance(first, dict):
         return "native"
     if "expect_en" in first:
@@ -58,6 +61,17 @@ def sniff(first: Any) -> str:
         if "tag" in first and "prompt" in first and "include" in first:
             return "geneval"
     return "native"
+
+
+def choose_format(records: list[Any]) -> str:
+    """The format of a JSON-lines file: the one most records show (see the module docstring)."""
+    votes: dict[str, int] = {}
+    for raw in records:
+        name = sniff(raw)
+        votes[name] = votes.get(name, 0) + 1  # dicts keep the order of first appearance
+    if not votes:
+        return "native"
+    return max(votes, key=lambda name: votes[name])  # max keeps the first of equal counts
 
 
 def row_loader(name: str, path: Path) -> RowLoader | None:
@@ -121,10 +135,12 @@ def add_judged(
     label: str,
     raw: dict[str, Any],
     expectation: str,
+    fields: dict[str, str] | None = None,
 ) -> None:
     """Add an instance judged by the yes/no judge on ``expectation``, with the assertions
     :func:`pytest_ureason.derive.derive` finds in it (marked derived), or one error naming
-    the line and field (``label`` names the format in the message)."""
+    the line and field (``label`` names the format in the message; ``fields`` maps our field
+    names, ``expect`` and ``prompt``, to the record's own, e.g. ``{"expect": "expect_en"}``)."""
     from dataclasses import replace
 
     from pytest_ureason.derive import derive
@@ -133,7 +149,10 @@ def add_judged(
     try:
         instance = _build({**raw, "expect": [{"judge": {"expect": expectation}}]}, None, line)
     except _Invalid as exc:
-        loader.error(line, f"{label}: field {_field_path(exc.loc)}: {exc.message}")
+        # the record's own field names: the expectation is not in an ``expect`` list there
+        head = str(exc.loc[0]) if exc.loc else ""
+        where = (fields or {}).get(head) or _field_path(exc.loc)
+        loader.error(line, f"{label}: field {where}: {exc.message}")
         return
     derived = derive(expectation)
     loader.add(replace(instance, expect=instance.expect + derived.specs))

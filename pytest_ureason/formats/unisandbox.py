@@ -77,7 +77,7 @@ class UniSandboxFile:
             return
         try:
             item_id = safe_id(row.get("ID"), "ID")
-            _, suffix, question = self._question(row)
+            key, suffix, question = self._question(row)
         except ValueError as exc:
             loader.error(line, f"{LABEL}: {exc}")
             return
@@ -94,4 +94,6 @@ class UniSandboxFile:
         if self.difficulty is not None:
             tags.append(f"difficulty-{self.difficulty}")
         raw = {"id": item_id, "task": self.task, "prompt": question, "tags": tags}
-        add_judged(loader, line, f"{LABEL} {item_id!r}", raw, answer)
+        add_judged(
+            loader, line, f"{LABEL} {item_id!r}", raw, answer, {"expect": "Answer", "prompt": key}
+        )

@@ -73,4 +73,6 @@ class UReasonFile:
         task = f"ureason-{safe_name(category)}" + ("-direct" if self.direct else "")
         tags = [category, "ureason"] + (["direct"] if self.direct else [])
         raw = {"id": item_id, "task": task, "prompt": row["prompt"], "tags": tags}
-        add_judged(loader, line, f"{LABEL} {item_id!r}", raw, row["expect_en"])
+        add_judged(
+            loader, line, f"{LABEL} {item_id!r}", raw, row["expect_en"], {"expect": "expect_en"}
+        )
