@@ -148,7 +148,7 @@ class JudgeParams(Params):
 @assertion("judge", JudgeParams)
 def judge(obs: Observation, p: JudgeParams) -> Verdict:
     """Pass when the judge answers yes (see :mod:`pytest_ureason.yesno`)."""
-    from pytest_ureason.yesno import parse_decision
+    from pytest_ureason.yesno import bounded, parse_decision
 
     answer, who = obs.yesno(p.expect)
     decision = parse_decision(answer)
@@ -160,7 +160,8 @@ def judge(obs: Observation, p: JudgeParams) -> Verdict:
         reason += f" ({shown!r})"
     evidence = {
         "expect": p.expect,
-        "answer": answer,
+        "answer": bounded(answer),  # a huge reply is cut in the middle; the store keeps it
+        "answer_chars": len(answer),
         "decision": word,
         "parsed_by": decision.method,
         **who.describe("image"),

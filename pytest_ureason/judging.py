@@ -84,10 +84,7 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
         for path, _, _, _ in batch:
             with Image.open(io.BytesIO(path.read_bytes())) as img:
                 images.append(img.convert("RGB"))
-        answers = judge.model.answer(images, [j[3] for j in batch], [0] * len(batch))
-        if not isinstance(answers, list) or len(answers) != len(batch):
-            raise TypeError(f"judge {judge.label}: answer() returned the wrong number of answers")
-        return [str(a) for a in answers]
+        return judge.ask(images, [j[3] for j in batch])
 
     size, counts = runner.settings.batch_size, runner.harness.throughput
     results = run_batched(ask, jobs, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
@@ -135,12 +132,7 @@ def _prefetch_reasoning(runner: Runner, cases: list[Case]) -> None:
     keys = list(prompts)
 
     def ask(batch: list[str]) -> list[str]:
-        answers = judge.model.answer(
-            [None] * len(batch), [prompts[k] for k in batch], [0] * len(batch)
-        )
-        if not isinstance(answers, list) or len(answers) != len(batch):
-            raise TypeError(f"text judge {judge.label}: answer() returned the wrong number")
-        return [str(a) for a in answers]
+        return judge.ask([None] * len(batch), [prompts[k] for k in batch])
 
     size, counts = runner.settings.batch_size, runner.harness.throughput
     results = run_batched(ask, keys, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
@@ -160,14 +152,18 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
         key = judge.key("reasoning", prompt)
         answer = runner.harness.store.get_text(key)
         if answer is None:
-            replies = judge.model.answer([None], [prompt], [0])
-            answer = str(replies[0])
+            answer = judge.ask([None], [prompt])[0]  # JudgeFailed names the judge
             runner.harness.store.put_text(
                 key, answer, {"prompt": prompt, **judge.describe("reasoning")}
             )
         decision = parse_decision(answer)
         word = {True: "right", False: "wrong", None: "undecided"}[decision.yes]
-        return {"verdict": word, "by": f"text-judge:{judge.label}", "reason": answer[-500:]}
+        return {
+            "verdict": word,
+            "by": f"text-judge:{judge.label}",
+            "template": judge.describe("reasoning")["template"],
+            "reason": answer[-500:],
+        }
     from pytest_ureason.derive import check_scene
     from pytest_ureason.scene import parse_scene
 
@@ -205,9 +201,25 @@ def record(
     runner: Runner, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
 ) -> None:
     """Judge-versus-derived and reasoning verdicts of an item, as its properties."""
+    import pytest
+
+    from pytest_ureason.detect import DetectorUnavailable
+    from pytest_ureason.runner import VerdictFailure
+    from pytest_ureason.yesno import JudgeFailed
+
     annotate(case, verdicts, props)
-    found = reasoning_verdict(runner, case, outcome)
+    try:
+        found = reasoning_verdict(runner, case, outcome)
+    except DetectorUnavailable as exc:  # --text-judge could not load: skip, like --judge
+        props.append(("ureason_reason", str(exc)))
+        pytest.skip(str(exc))
+    except JudgeFailed as exc:  # the text judge raised: this item is an error, the rest run
+        props.append(("ureason_reason", f"reasoning verdict: {exc}"))
+        props.append(("ureason_outcome", "error"))
+        raise VerdictFailure(f"reasoning verdict: {exc}") from exc
     if found is not None:
         props.append(("ureason_reasoning_verdict", found["verdict"]))
         props.append(("ureason_reasoning_by", found["by"]))
+        if "template" in found:
+            props.append(("ureason_reasoning_template", found["template"]))
         props.append(("ureason_reasoning_reason", str(found["reason"])[:2000]))

@@ -219,6 +219,7 @@ class Observation:
 
         Raises:
             DetectorUnavailable: no judge at all.
+            JudgeFailed: the judge's ``answer`` raised; the message names the judge.
         """
         from pytest_ureason.yesno import render
 
@@ -226,10 +227,7 @@ class Observation:
         prompt = render("image", target)
 
         def ask() -> dict[str, str]:
-            answers = judge.model.answer([self.image], [prompt], [0])
-            if not isinstance(answers, list) or len(answers) != 1:
-                raise TypeError(f"judge {judge.label}: answer() must return a list of 1 str")
-            return {"text": str(answers[0])}
+            return {"text": judge.ask([self.image], [prompt])[0]}
 
         record = self._cached(judge.key("image", prompt), ask)
         return str(record["text"]), judge

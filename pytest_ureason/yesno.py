@@ -101,6 +101,25 @@ def parse_decision(text: str) -> Decision:
     return Decision(yes, method) if yes is not None else Decision(None, "undecided")
 
 
+class JudgeFailed(RuntimeError):
+    """A yes/no judge's ``answer`` call raised (or returned the wrong shape); the message
+    names the judge and the original error."""
+
+
+MAX_EVIDENCE = 8000
+
+
+def bounded(answer: str, limit: int = MAX_EVIDENCE) -> str:
+    """A judge's answer for verdict evidence: whole up to ``limit`` characters, else its
+    beginning and its end (where the verdict is) around a note of what was left out (the
+    full answer stays in the store)."""
+    if len(answer) <= limit:
+        return answer
+    head, tail = limit // 8, limit - limit // 8
+    left = len(answer) - head - tail
+    return f"{answer[:head]}\n[... {left} characters left out here ...]\n{answer[-tail:]}"
+
+
 @dataclass(frozen=True)
 class YesNoJudge:
     """A model used as a yes/no judge, with everything that names its verdicts.
@@ -141,6 +160,24 @@ class YesNoJudge:
         )
         digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
         return f"judge-{kind}-{self.identity['name']}-{digest}"
+
+    def ask(self, images: list[Any], prompts: list[str]) -> list[str]:
+        """The judge's full answers to evaluation prompts (one per image; None: text only).
+
+        Raises:
+            JudgeFailed: the model raised (``Unsupported``, out of memory, anything) or did
+                not return one answer per prompt; the message names the judge.
+        """
+        try:
+            answers = self.model.answer(images, prompts, [0] * len(prompts))
+            if not isinstance(answers, list) or len(answers) != len(prompts):
+                raise TypeError(f"answer() must return a list of {len(prompts)} str")
+        except Exception as exc:
+            hint = " (pass --judge MODEL to judge with another model)" if self.stand_in else ""
+            raise JudgeFailed(
+                f"yes/no judge {self.label} failed: {type(exc).__name__}: {exc}{hint}"
+            ) from exc
+        return [str(a) for a in answers]
 
     def describe(self, kind: Kind) -> dict[str, Any]:
         """What every verdict records about its judge."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_ureason import Unsupported, register_model
 from pytest_ureason.judges import JudgeConfig, Judges
+from pytest_ureason.models.reference import ReferenceModel
 from pytest_ureason.observation import Observation
 
 EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
@@ -218,3 +221,107 @@ def test_hostile_records_are_their_own_errors_and_the_rest_run(
         ]
     )
     result.assert_outcomes(passed=3, failed=4)
+
+
+class _PickyJudge(ReferenceModel):
+    """A judge that fails on some targets: ``Unsupported`` for cats, out of memory for dogs,
+    and answers a huge text for cups (the verdict tag at its very end)."""
+
+    name = "review8-picky-judge"
+
+    def answer(self, images: list[Any], questions: list[str], seeds: list[int]) -> list[str]:
+        if any("Target description: a cat" in q for q in questions):
+            raise Unsupported("this judge cannot judge cats")
+        if any("Target description: a dog" in q for q in questions):
+            raise MemoryError("CUDA out of memory (simulated)")
+        replies = super().answer(images, questions, seeds)
+        return [
+            "I look closely. " * 50_000 + r if "Target description: 2 cups" in q else r
+            for q, r in zip(questions, replies, strict=True)
+        ]
+
+
+register_model("review8-picky-judge")(lambda path, options: _PickyJudge(path, options))
+
+
+def test_judge_failures_are_clear_item_errors_and_huge_answers_are_bounded(
+    pytester: pytest.Pytester,
+) -> None:
+    """Review of issue 8: a judge that raises (Unsupported, out of memory) makes only the
+    items it fails on errors, each naming the judge and the error; a huge answer is decided
+    from its tag and kept bounded in the verdict (the junit file stays small)."""
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    rows = [
+        {"id": 1, "prompt": "Draw 2 red apples.", "expect_en": "Exactly 2 red apples"},
+        {"id": 2, "prompt": "Draw a cat.", "expect_en": "a cat"},
+        {"id": 3, "prompt": "Draw a dog.", "expect_en": "a dog"},
+        {"id": 4, "prompt": "Draw 2 cups.", "expect_en": "2 cups"},
+    ]
+    path = pytester.path / "spatial.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    args = [str(path), "--model", "reference", "--condition", "direct"]
+    result = pytester.runpytest(
+        *args, "--judge", "review8-picky-judge", "--junitxml", "o.xml", "--ureason-json", "o.json"
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*yes/no judge review8-picky-judge@* failed: Unsupported: this judge cannot*",
+            "*yes/no judge review8-picky-judge@* failed: MemoryError: CUDA out of memory*",
+        ]
+    )
+    items = json.loads((pytester.path / "o.json").read_text())["items"]
+    assert {i["instance"]: i["outcome"] for i in items} == {
+        "1": "passed",
+        "2": "error",
+        "3": "error",
+        "4": "passed",
+    }
+    assert (pytester.path / "o.xml").stat().st_size < 200_000  # the answer is ~800 kB
+    import xml.etree.ElementTree as ET
+
+    for case in ET.parse(pytester.path / "o.xml").iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if case.get("name") == "ureason-spatial/4[direct-s0]":
+            judge = json.loads(str(props["ureason_verdicts"]))[0]["evidence"]
+            assert judge["answer_chars"] > 800_000
+            assert "characters left out here" in judge["answer"]
+            assert judge["answer"].endswith("<answer>Yes</answer>")
+
+
+def test_text_judge_failure_is_a_clear_item_error(pytester: pytest.Pytester) -> None:
+    """Review of issue 8: a --text-judge that raises is an error naming the text judge (not
+    an 'internal error'), and the template hash is part of the reasoning verdict."""
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    rows = [
+        {"id": 1, "prompt": "Draw 2 red apples.", "expect_en": "Exactly 2 red apples"},
+        {"id": 2, "prompt": "Draw a cat.", "expect_en": "a cat"},
+    ]
+    path = pytester.path / "spatial.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = pytester.runpytest(
+        str(path),
+        *("--model", "reference", "--condition", "decontext"),
+        *("--text-judge", "review8-picky-judge", "--junitxml", "o.xml"),
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*reasoning verdict: yes/no judge review8-picky-judge@* failed: Unsupported: *cats*"]
+    )
+    assert "internal error" not in result.stdout.str()
+    import xml.etree.ElementTree as ET
+
+    props = [
+        {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in ET.parse(pytester.path / "o.xml").iter("testcase")
+    ]
+    assert props[0]["ureason_reasoning_template"].startswith("judge_reasoning.txt#")
+    assert props[1]["ureason_outcome"] == "error"
+    # a --text-judge that cannot load skips its items with the reason, like --judge
+    broken = pytester.runpytest(
+        str(path),
+        *("--model", "reference", "--condition", "decontext", "-rs"),
+        *("--text-judge", "reference", "--text-judge-path", "no-such-folder"),
+    )
+    broken.assert_outcomes(skipped=2)
+    broken.stdout.fnmatch_lines(["*SKIPPED*--text-judge reference: *"])
