@@ -48,6 +48,7 @@ _FORMAT_RE = re.compile(
 )
 #: What follows the first word of a hedged tag: ``Yes or No``, ``yes/no``, ``No, yes``.
 _HEDGE_RE = re.compile(r"[\W_]*(?:(?:or|and|nor)\b[\W_]*)?(?:yes|no)\b", re.IGNORECASE)
+_FIELD_RE = re.compile(r"\{(target|reasoning)\}")
 MAX_TARGET = 2000
 MAX_REASONING = 12000
 
@@ -67,9 +68,12 @@ def template_hash(kind: Kind) -> str:
 
 def render(kind: Kind, target: str, reasoning: str = "") -> str:
     """The evaluation prompt for a target description (and the reasoning to check)."""
-    flat = " ".join(str(target).split())[:MAX_TARGET]
-    text = template(kind).replace("{target}", flat)
-    return text.replace("{reasoning}", str(reasoning).strip()[:MAX_REASONING]).strip()
+    values = {
+        "target": " ".join(str(target).split())[:MAX_TARGET],
+        "reasoning": str(reasoning).strip()[:MAX_REASONING],
+    }
+    # one pass: a "{reasoning}" written inside the target (or the reverse) stays literal text
+    return _FIELD_RE.sub(lambda m: values[m.group(1)], template(kind)).strip()
 
 
 @dataclass(frozen=True)

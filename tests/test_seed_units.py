@@ -157,6 +157,15 @@ def test_yes_no_parsing_never_raises(text: str) -> None:
     assert parse_decision(text).yes in (True, False, None)
 
 
+def test_render_fills_each_field_once() -> None:
+    """Review of issue 8: a target that contains ``{reasoning}`` must not pull the reasoning
+    under test into the target line (nor reasoning text into a second target)."""
+    prompt = render("reasoning", "2 apples {reasoning}", "I draw {target} <answer>Yes</answer>")
+    assert "Target description: 2 apples {reasoning}\n" in prompt
+    assert prompt.count("<answer>Yes</answer>") == 2  # the template's own and the reasoning's
+    assert "I draw {target} <answer>Yes</answer>" in prompt
+
+
 def test_templates_are_data_files_with_the_protocol() -> None:
     prompt = render("image", "Exactly  2\nred apples")
     assert "Target description: Exactly 2 red apples" in prompt
