@@ -34,6 +34,10 @@ without a number (``a red apple``, ``red apples``: may a green apple be there to
 ``color`` assertion wants every apple red), ``exactly`` / ``only`` without a number (``only
 apples``) and an object named twice (``two red apples and one green apple``) are all refused,
 with the reason.
+
+The reasoning verdict reads the *refined prompt* with the same grammar (:func:`judge_text`):
+"two shiny red apples" or "two apples that are red" do not parse, so the verdict is undecided
+rather than a partial reading taken for the whole.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from functools import cache
 
 from pytest_ureason import vocabulary
 from pytest_ureason.assertions import ColorParams, CountParams, ObjectParams
-from pytest_ureason.scene import NUMBER_WORDS, Scene
+from pytest_ureason.scene import NUMBER_WORDS
 from pytest_ureason.suite import AssertionSpec
 
 _LEADS = (
@@ -76,6 +80,15 @@ class _Group:
     count: int | None  # None: present (an article or a bare noun)
     exact: bool
     color: str | None
+    article: bool = False  # "a cup": one cup, in a scene description
+
+
+@dataclass(frozen=True)
+class TextScene:
+    """A scene description read with the grammar (objects by name), or why it was refused."""
+
+    groups: dict[str, _Group]
+    refused: str | None = None
 
 
 @cache
@@ -96,8 +109,9 @@ class _Refuse(Exception):
 
 
 class _Parser:
-    def __init__(self, tokens: list[str]):
-        self.tokens, self.i = tokens, 0
+    def __init__(self, tokens: list[str], text: bool = False):
+        # text: reading a scene description, where "a red apple" states a color, not a check
+        self.tokens, self.i, self.text = tokens, 0, text
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -140,11 +154,11 @@ class _Parser:
             if not article:  # "only apples": nothing but apples, not one apple
                 raise _Refuse(f"'{self.tokens[start]}' without a number leaves the count open")
             count = 1  # "exactly a cup"
-        if count is None and color is not None:
+        if count is None and color is not None and not self.text:
             # "a red apple" / "red apples": other apples may have other colors, while the
             # color assertion wants every apple of that color
             raise _Refuse(f"'{color} {name}' without a number leaves other {name} colors open")
-        return _Group(name, count, exact, color)
+        return _Group(name, count, exact, color, article)
 
     def object(self, start: int) -> str | None:
         """The object named at ``start`` (consumed), or None (nothing consumed)."""
@@ -203,38 +217,78 @@ def derive(text: str) -> Derivation:
         return Derivation(refused="empty expectation")
     if len(tokens) > MAX_WORDS:
         return Derivation(refused=f"longer than {MAX_WORDS} words")
-    parser = _Parser(tokens)
     try:
-        parser.lead()
-        groups = [parser.group()]
-        while parser.separator():
-            groups.append(parser.group())
-        return Derivation(_specs(groups))
+        return Derivation(_specs(_parse(text, as_text=False)))
     except _Refuse as exc:
         return Derivation(refused=str(exc))
 
 
-def check_scene(specs: tuple[AssertionSpec, ...], scene: Scene) -> tuple[bool, list[str]]:
-    """Apply derived assertions to a scene described in text (a refined prompt, parsed by
-    :func:`pytest_ureason.scene.parse_scene`), for the reasoning verdict.
+def _parse(text: str, as_text: bool) -> list[_Group]:
+    tokens = _tokens(str(text))
+    if not tokens:
+        raise _Refuse("empty text")
+    if len(tokens) > MAX_WORDS:
+        raise _Refuse(f"longer than {MAX_WORDS} words")
+    parser = _Parser(tokens, text=as_text)
+    parser.lead()
+    groups = [parser.group()]
+    while parser.separator():
+        groups.append(parser.group())
+    return groups
 
-    A color passes only when the text states it. Returns (all passed, one line per failure).
+
+def read_text(text: str) -> TextScene:
+    """A scene description (a refined prompt, UReason's ``Final Scene Prompt``) read with the
+    same grammar, for the reasoning verdict. A color without a number is allowed here (the
+    text states it; no image check follows); an object named twice is refused as ever."""
+    try:
+        groups = _parse(text, as_text=True)
+    except _Refuse as exc:
+        return TextScene({}, str(exc))
+    names = [g.name for g in groups]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        return TextScene({}, f"{twice[0]} is named twice")
+    return TextScene({g.name: g for g in groups})
+
+
+def _stated(group: _Group | None) -> str:
+    if group is None:
+        return "none"
+    number = group.count if group.count is not None else "a" if group.article else "no number"
+    return f"{number}{' ' + group.color if group.color else ''}"
+
+
+def judge_text(specs: tuple[AssertionSpec, ...], text: str) -> tuple[str, list[str]]:
+    """Whether a scene description reaches an expectation's derived assertions.
+
+    The text is read with :func:`read_text`; outside the grammar the answer is ``undecided``
+    (never a guess from a partial reading). Otherwise each assertion is checked against what
+    the text states: ``present`` wants the object named (not with zero), ``absent`` wants it
+    unnamed or zero, ``count`` wants the number stated (``a``/``an`` is one; a bare noun
+    states no number and is wrong), ``color`` wants that color stated. Objects the
+    expectation does not name are ignored, as the image assertions ignore them.
+
+    Returns:
+        (``right`` | ``wrong`` | ``undecided``, one line per failure or the refusal).
     """
-    groups = {g.name: g for g in scene.groups}
+    scene = read_text(text)
+    if scene.refused is not None:
+        return "undecided", [f"the text is outside the grammar ({scene.refused})"]
     wrong: list[str] = []
     for spec in specs:
         p = spec.params
-        name = getattr(p, "object", "")
-        group = groups.get(name)
-        have = group.count if group is not None else 0
-        if spec.name == "present" and have < 1:
-            wrong.append(f"no {name} in the text")
-        elif spec.name == "absent" and have > 0:
-            wrong.append(f"{have} {name} in the text, expected none")
-        elif spec.name == "count" and have != getattr(p, "value", -1):
-            wrong.append(f"{have} {name} in the text, expected {getattr(p, 'value', '?')}")
-        elif spec.name == "color":
-            said = group.color if group is not None else None
-            if said != getattr(p, "color", None):
-                wrong.append(f"{name} is {said or 'of no stated color'} in the text")
-    return not wrong, wrong
+        name = str(getattr(p, "object", ""))
+        g = scene.groups.get(name)
+        number = None if g is None else g.count if g.count is not None else 1 if g.article else None
+        said = f"{name}: the text says {_stated(g)}, expected"
+        if spec.name == "present" and (g is None or g.count == 0):
+            wrong.append(f"{said} at least one")
+        elif spec.name == "absent" and g is not None and g.count != 0:
+            wrong.append(f"{said} none")
+        elif spec.name == "count" and number != getattr(p, "value", None):
+            wrong.append(f"{said} {getattr(p, 'value', '?')}")
+        elif spec.name == "color" and (g is None or g.color != getattr(p, "color", None)):
+            color = "none" if g is None else g.color or "no color"
+            wrong.append(f"{name}: the text says {color}, expected {getattr(p, 'color', '?')}")
+    return ("wrong" if wrong else "right"), wrong

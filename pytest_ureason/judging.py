@@ -9,8 +9,10 @@ The judge is ``--judge MODEL``, else the model under test as stand-in.
 The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expectation sentence
 says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
 (``data/judge_reasoning.txt``; calls batched and stored like reasoning), else by the item's
-derived assertions applied to the refined prompt extracted from the reasoning (parsed as a
-scene by :func:`pytest_ureason.scene.parse_scene`). Without either it is ``undecided``.
+derived assertions checked against the refined prompt extracted from the reasoning, read
+with the same strict grammar (:func:`pytest_ureason.derive.judge_text`): a refined prompt
+outside the grammar leaves the verdict ``undecided``, never a guess from a partial reading.
+Without a text judge or derived assertions it is ``undecided`` too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from pytest_ureason.assertions import Verdict
     from pytest_ureason.harness import Case, Outcome
     from pytest_ureason.runner import Runner
+    from pytest_ureason.settings import Settings
 
 
 def expectation(case: Case) -> str | None:
@@ -164,17 +167,47 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
             "template": judge.describe("reasoning")["template"],
             "reason": answer[-500:],
         }
-    from pytest_ureason.derive import check_scene
-    from pytest_ureason.scene import parse_scene
+    from pytest_ureason.derive import judge_text
 
     derived = tuple(s for s in case.instance.expect if s.derived)
     if not derived:
         reason = "no --text-judge and no derived assertion to check the reasoning with"
         return {"verdict": "undecided", "by": "none", "reason": reason}
     refined = extract_refined(outcome.reasoning).prompt
-    ok, wrong = check_scene(derived, parse_scene(refined))
-    reason = f"refined prompt {refined[:200]!r}" + ("" if ok else ": " + "; ".join(wrong))
-    return {"verdict": "right" if ok else "wrong", "by": "derived", "reason": reason}
+    verdict, lines = judge_text(derived, refined)
+    reason = f"refined prompt {refined[:200]!r}" + (": " + "; ".join(lines) if lines else "")
+    return {"verdict": verdict, "by": "derived", "reason": reason}
+
+
+def advisory(case: Case, settings: Settings) -> list[bool]:
+    """Per assertion of a case, whether it only advises: a derived assertion under
+    ``--derived-assertions advise`` (the default), where the yes/no judge alone decides the
+    item, as the papers judged. Advisory verdicts are still evaluated and recorded."""
+    advise = settings.derived_assertions == "advise"
+    return [advise and spec.derived for spec in case.instance.expect]
+
+
+def deciding(case: Case, verdicts: list[Verdict], settings: Settings) -> list[Verdict]:
+    """The verdicts that decide the item's outcome (all but the advisory ones)."""
+    flags = advisory(case, settings)
+    return [v for v, flag in zip(verdicts, flags, strict=True) if not flag]
+
+
+def advised(case: Case, verdicts: list[Verdict], settings: Settings) -> list[Verdict]:
+    """The advisory verdicts that failed."""
+    flags = advisory(case, settings)
+    return [v for v, flag in zip(verdicts, flags, strict=True) if flag and not v.passed]
+
+
+def reason_line(case: Case, verdicts: list[Verdict], settings: Settings) -> str:
+    """The item's reason: the failed deciding verdicts (else all deciding ones), then any
+    failed advisory verdict, marked so (it does not fail the item)."""
+    decide = deciding(case, verdicts, settings)
+    line = "; ".join(v.reason for v in ([v for v in decide if not v.passed] or decide))
+    notes = advised(case, verdicts, settings)
+    if notes:
+        line += " | advisory, derived (not deciding): " + "; ".join(v.reason for v in notes)
+    return line
 
 
 def annotate(case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]) -> None:
@@ -208,6 +241,11 @@ def record(
     from pytest_ureason.yesno import JudgeFailed
 
     annotate(case, verdicts, props)
+    if any(spec.derived for spec in case.instance.expect):
+        props.append(("ureason_derived_role", runner.settings.derived_assertions))
+        notes = advised(case, verdicts, runner.settings)
+        if notes:
+            props.append(("ureason_advisory", "; ".join(v.reason for v in notes)[:2000]))
     try:
         found = reasoning_verdict(runner, case, outcome)
     except DetectorUnavailable as exc:  # --text-judge could not load: skip, like --judge

@@ -126,9 +126,12 @@ def _verdicts(item: Item) -> list[list[Any]]:
         if isinstance(evidence, dict):
             rest = {k: x for k, x in evidence.items() if k != "boxes"}
         shown = json.dumps(rest, ensure_ascii=False, default=str) if rest else ""
+        # an advisory (derived) verdict may fail while the item passes: say so beside it
+        role = " [derived, advisory]" if v.get("advisory") else ""
+        role = role or (" [derived]" if v.get("derived") else "")
         out.append(
             [
-                str(v.get("assertion", "")),
+                str(v.get("assertion", "")) + role,
                 1 if v.get("passed") else 0,
                 str(v.get("reason", "")),
                 str(v.get("detector", "")),

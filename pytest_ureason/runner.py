@@ -238,20 +238,21 @@ class Runner:
         notes = _model_notes(outcome.image_path)
         if notes:
             props.append(("ureason_model_notes", notes))
-        verdicts = self._judge(case, outcome.image_path, props)
-        failed = [v for v in verdicts if not v.passed]
-        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
-        pairs = zip(verdicts, case.instance.expect, strict=True)
-        props.append(("ureason_verdicts", json.dumps([_verdict_json(v, s) for v, s in pairs])))
-        from pytest_ureason.judging import record as record_seed
+        from pytest_ureason import judging
 
-        record_seed(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
+        verdicts = self._judge(case, outcome.image_path, props)
+        failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
+        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
+        flags = judging.advisory(case, self.settings)
+        pairs = zip(verdicts, case.instance.expect, flags, strict=True)
+        props.append(("ureason_verdicts", json.dumps([_verdict_json(*t) for t in pairs])))
+        judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
             props.append(("ureason_reason", "; ".join(v.reason for v in undecided)))
             props.append(("ureason_outcome", "error"))
             raise VerdictFailure("undecided judge: " + "; ".join(v.reason for v in undecided))
-        props.append(("ureason_reason", "; ".join(v.reason for v in (failed or verdicts))))
+        props.append(("ureason_reason", judging.reason_line(case, verdicts, self.settings)))
         if outcome.draft_path is not None:
             same = outcome.draft_path == outcome.image_path
             draft_ok = not failed if same else self._draft_passed(case, outcome.draft_path, props)
@@ -311,8 +312,9 @@ class Runner:
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
         """Whether the interleaved condition's first draft passes the assertions."""
-        verdicts = self._judge(case, path, props)
-        return all(v.passed for v in verdicts)
+        from pytest_ureason.judging import deciding
+
+        return all(v.passed for v in deciding(case, self._judge(case, path, props), self.settings))
 
     def _score_answer(self, case: Case, outcome: Outcome, props: list[tuple[str, object]]) -> None:
         """Score an ``understand`` item's text answer; raise on a wrong answer."""
@@ -368,7 +370,9 @@ def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
 _OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
 
 
-def _verdict_json(v: Verdict, spec: AssertionSpec | None = None) -> dict[str, Any]:
+def _verdict_json(
+    v: Verdict, spec: AssertionSpec | None = None, advisory: bool = False
+) -> dict[str, Any]:
     out = {
         "assertion": v.assertion,
         "passed": v.passed,
@@ -378,6 +382,8 @@ def _verdict_json(v: Verdict, spec: AssertionSpec | None = None) -> dict[str, An
     }
     if spec is not None and spec.derived:
         out["derived"] = True
+    if advisory:  # recorded, but the item's outcome does not depend on it
+        out["advisory"] = True
     if not v.decided:
         out["decided"] = False
     return out

@@ -10,8 +10,11 @@ are the same from junit files, a serial run or xdist workers):
   disagreement counted;
 * **2x2** per condition and task, for ``reasoning`` / ``decontext`` items with a decided
   reasoning verdict (:func:`pytest_ureason.judging.reasoning_verdict`) and a scored image:
-  reasoning right/wrong x image right/wrong (the item passed or failed). "Reasoning right,
-  image wrong" is the understanding-to-generation gap.
+  reasoning right/wrong x image right/wrong (the item passed or failed: by default the yes/no
+  judge alone decides, derived assertions advise; see :func:`pytest_ureason.judging.advisory`).
+  "Reasoning right, image wrong" is the understanding-to-generation gap;
+* **outcome rule**: whether derived assertions advised or decided, and how many items the
+  judge passed while a derived assertion failed (with ``require`` those items fail).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class SeedRow:
     derived: str | None  # passed / failed, None without derived assertions
     derived_count: int
     reasoning: str | None  # right / wrong / undecided, None when not a reasoning item
+    derived_role: str | None = None  # advise / require, None without derived assertions
 
     @classmethod
     def from_props(cls, props: dict[str, Any], outcome: str) -> SeedRow | None:
@@ -53,6 +57,7 @@ class SeedRow:
             str(derived) if derived is not None else None,
             int(str(props.get("ureason_derived_count", 0) or 0)),
             str(reasoning) if reasoning is not None else None,
+            str(role) if (role := props.get("ureason_derived_role")) is not None else None,
         )
 
 
@@ -116,6 +121,23 @@ def two_by_two(rows: list[SeedRow]) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
+def outcome_rule(rows: list[SeedRow]) -> dict[str, Any]:
+    """How derived assertions entered the outcomes: their role(s), and the items passed by
+    the judge alone while a derived assertion failed (advisory) or failed by a derived
+    assertion the judge passed (required)."""
+    roles = sorted({r.derived_role for r in rows if r.derived_role is not None})
+    split = [r for r in rows if r.judge == "yes" and r.derived == "failed"]
+    return {
+        "derived_assertions": roles[0] if len(roles) == 1 else roles,
+        "passed_with_failing_derived": sum(
+            r.outcome == "passed" and r.derived_role == "advise" for r in split
+        ),
+        "failed_by_derived_only": sum(
+            r.outcome == "failed" and r.derived_role == "require" for r in split
+        ),
+    }
+
+
 def to_json(rows: list[SeedRow]) -> dict[str, Any]:
     """The three tables and the rows they come from (empty when no item had a judge or
     reasoning verdict)."""
@@ -125,6 +147,7 @@ def to_json(rows: list[SeedRow]) -> dict[str, Any]:
         "derived_coverage": coverage(rows),
         "judge_detector_agreement": agreement(rows),
         "reasoning_image": two_by_two(rows),
+        "outcome_rule": outcome_rule(rows),
         "rows": [asdict(r) for r in rows],
     }
 
@@ -137,7 +160,21 @@ def format_lines(rows: list[SeedRow]) -> list[str]:
     """Terminal lines of the three tables."""
     if not rows:
         return []
-    lines = ["derived assertions (coverage) and judge vs detector (agreement):"]
+    rule = outcome_rule(rows)
+    lines = []
+    if rule["derived_assertions"] == "advise":
+        lines.append(
+            "outcome: the yes/no judge alone decides (derived assertions advise; "
+            f"{rule['passed_with_failing_derived']} items passed with a failing derived "
+            "assertion; --derived-assertions require makes them decide)"
+        )
+    elif rule["derived_assertions"] == "require":
+        lines.append(
+            "outcome: the yes/no judge and the derived assertions decide (--derived-assertions "
+            f"require; {rule['failed_by_derived_only']} items failed by a derived assertion "
+            "alone)"
+        )
+    lines.append("derived assertions (coverage) and judge vs detector (agreement):")
     lines.append(
         f"  {'task':26} {'derived/judged':>15} {'agree/both':>11} {'rate':>7} "
         f"{'judge yes,det no':>17} {'judge no,det yes':>17}"

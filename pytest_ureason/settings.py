@@ -31,6 +31,9 @@ Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
 ``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge),
 ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
+Seed formats (issue 8): ``--suite-format`` and ``--derived-assertions advise|require``
+(``ureason_derived_assertions``): whether derived assertions only advise (the default; the
+yes/no judge alone decides, as the papers judged) or decide the item too.
 
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
 """
@@ -45,7 +48,7 @@ import pytest
 
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
 from pytest_ureason.detect import OBJECT_DETECTORS, OCR_BACKENDS
-from pytest_ureason.formats import FORMATS
+from pytest_ureason.formats import DERIVED_ROLES, FORMATS
 from pytest_ureason.judges import JudgeConfig
 
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
@@ -59,20 +62,8 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "local directory with the model's weights",
     ),
     ("--seeds", "ureason_seeds", "ureason_seeds", "string", "seeds per instance (default 1)"),
-    (
-        "--store",
-        "ureason_store",
-        "ureason_store",
-        "string",
-        "generation store folder (default .ureason/store)",
-    ),
-    (
-        "--shard",
-        "ureason_shard",
-        "ureason_shard",
-        "string",
-        "run shard i of N of the instances, e.g. 2/4 (1-based)",
-    ),
+    ("--store", "ureason_store", "ureason_store", "string", "store (default .ureason/store)"),
+    ("--shard", "ureason_shard", "ureason_shard", "string", "run shard i of N, e.g. 2/4"),
     (
         "--batch-size",
         "ureason_batch_size",
@@ -124,6 +115,7 @@ _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--text-judge-path", "ureason_text_judge_path", "local directory with its weights"),
     # seed formats (issue 8): the format of every JSONL suite instead of recognising it
     ("--suite-format", "ureason_suite_format", "auto, native, geneval, ureason or unisandbox"),
+    ("--derived-assertions", "ureason_derived_assertions", "advise (default) or require"),
 )
 _JUDGE_LISTS: tuple[tuple[str, str, str], ...] = (
     ("--detector-threshold", "ureason_detector_thresholds", "score threshold TYPE=VALUE"),
@@ -232,6 +224,8 @@ class Settings:
     rounds: int = 2
     gpus: str | None = None
     suite_format: str = "auto"
+    #: ``advise``: derived assertions are recorded but the yes/no judge alone decides.
+    derived_assertions: str = "advise"
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -317,6 +311,11 @@ def from_config(config: pytest.Config) -> Settings:
         gpus=_get(config, "ureason_gpus"),
         suite_format=_choice(
             "--suite-format", _get(config, "ureason_suite_format") or "auto", FORMATS
+        ),
+        derived_assertions=_choice(
+            "--derived-assertions",
+            _get(config, "ureason_derived_assertions") or "advise",
+            DERIVED_ROLES,
         ),
         judges=judge_config(config),
         calibrate=bool(config.getoption("ureason_calibrate")),

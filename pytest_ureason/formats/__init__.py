@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 #: Every name ``--suite-format`` accepts.
 FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox")
+#: What ``--derived-assertions`` accepts: derived assertions only ``advise`` (the yes/no
+#: judge alone decides an item, as the papers judged) or ``require`` (they decide too).
+DERIVED_ROLES: tuple[str, ...] = ("advise", "require")
 
 RowLoader = Callable[["_Loader", Any, int], None]
 
