@@ -199,6 +199,13 @@ def advised(case: Case, verdicts: list[Verdict], settings: Settings) -> list[Ver
     return [v for v, flag in zip(verdicts, flags, strict=True) if flag and not v.passed]
 
 
+def notes(case: Case, verdicts: list[Verdict], settings: Settings) -> list[str]:
+    """One line per failed advisory verdict, for a failed item's message."""
+    return [
+        f"advisory (derived, not deciding): {v.reason}" for v in advised(case, verdicts, settings)
+    ]
+
+
 def reason_line(case: Case, verdicts: list[Verdict], settings: Settings) -> str:
     """The item's reason: the failed deciding verdicts (else all deciding ones), then any
     failed advisory verdict, marked so (it does not fail the item)."""

@@ -260,7 +260,7 @@ class Runner:
             props.append(("ureason_draft_outcome", "passed" if draft_ok else "failed"))
         props.append(("ureason_outcome", "failed" if failed else "passed"))
         if failed:
-            lines = [v.reason for v in failed]
+            lines = [v.reason for v in failed] + judging.notes(case, verdicts, self.settings)
             lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
             if outcome.reasoning is not None:
                 flat = " ".join(outcome.reasoning.split())

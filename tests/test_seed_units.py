@@ -10,9 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_ureason.conditions import extract_refined
-from pytest_ureason.derive import check_scene, derive
+from pytest_ureason.derive import derive, judge_text, read_text
 from pytest_ureason.formats import SAFE_ID_CHECK, safe_id, sniff
-from pytest_ureason.scene import parse_scene
 from pytest_ureason.seedstats import SeedRow, agreement, coverage, two_by_two
 from pytest_ureason.suite import load_suite
 from pytest_ureason.yesno import parse_decision, render, template_hash
@@ -112,14 +111,54 @@ def test_grammar_never_raises_and_derives_only_known_assertions(text: str) -> No
     assert all(s.derived and s.name in ("count", "color", "present", "absent") for s in found.specs)
 
 
-def test_check_scene_reads_the_refined_prompt() -> None:
+def test_judge_text_reads_the_refined_prompt_with_the_strict_grammar() -> None:
     specs = derive("Exactly 2 red apples and no cups").specs
-    assert check_scene(specs, parse_scene("A picture of 2 red apples."))[0]
-    ok, wrong = check_scene(specs, parse_scene("A picture of 3 red apples and a cup."))
-    assert not ok and "3 apple in the text, expected 2" in wrong
-    assert any("expected none" in w for w in wrong)
-    ok, wrong = check_scene(specs, parse_scene("A picture of 2 apples."))  # color not stated
-    assert not ok and wrong == ["apple is of no stated color in the text"]
+    assert judge_text(specs, "A picture of 2 red apples.") == ("right", [])
+    assert judge_text(specs, "2 red apples and 0 cups") == ("right", [])
+    verdict, wrong = judge_text(specs, "A picture of 3 red apples and a cup.")
+    assert verdict == "wrong"
+    assert wrong == [
+        "apple: the text says 3 red, expected 2",
+        "cup: the text says a, expected none",
+    ]
+    # a parsed text without the color (or without a number) did not reach the target
+    assert judge_text(specs, "2 apples") == (
+        "wrong",
+        ["apple: the text says no color, expected red"],
+    )
+    assert judge_text(specs, "apples")[1][0] == "apple: the text says no number, expected 2"
+    # an article states one; a bare plural states no number
+    assert judge_text(derive("one cat").specs, "a cat")[0] == "right"
+    assert judge_text(derive("a cat").specs, "one cat")[0] == "right"
+    assert judge_text(derive("a cat").specs, "0 cats")[0] == "wrong"
+    assert judge_text(derive("no candles").specs, "an empty table")[0] == "right"
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        # the review's shapes: the lenient scene reader took them for 3 red / 2 uncolored apples
+        ("two shiny red apples", "expected an object name at 'shiny red apples'"),
+        ("two apples that are red", "the grammar does not cover 'that are red'"),
+        ("2 red apples on a table", "the grammar does not cover 'on a table'"),
+        ("2 red apples and 1 apple", "apple is named twice"),
+        ("", "empty text"),
+    ],
+)
+def test_judge_text_is_undecided_outside_the_grammar(text: str, refusal: str) -> None:
+    verdict, lines = judge_text(derive("Exactly 2 red apples").specs, text)
+    assert verdict == "undecided"
+    assert lines == [f"the text is outside the grammar ({refusal})"]
+    assert read_text(text).refused == refusal
+
+
+def test_read_text_allows_what_only_an_image_check_refuses() -> None:
+    # a color without a number, a colored zero: refused as expectations, stated in a scene
+    assert derive("a red apple").refused is not None
+    scene = read_text("a red apple and 0 blue cups")
+    assert scene.refused is None
+    assert (scene.groups["apple"].color, scene.groups["apple"].article) == ("red", True)
+    assert scene.groups["cup"].count == 0
 
 
 @pytest.mark.parametrize(
