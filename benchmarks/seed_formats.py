@@ -9,7 +9,8 @@ then runs ``pytest FILES --model reference`` (a fresh store, the model under tes
 ``answer`` as the stand-in yes/no judge, reasoning verdicts by the derived assertions) and
 prints, from its ``--ureason-json``: derived-assertion coverage per task (with the reasons the
 grammar refused the rest), judge-versus-detector agreement per task, the reasoning x image 2x2
-per condition and task, and how many batched ``answer`` calls the judge took.
+per condition and task, and how many batched ``answer`` calls the judge took; then the items
+passed with derived assertions advising (the default: the judge alone decides) and requiring.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def loading_table(files: list[Path]) -> list[str]:
     return lines + refusals
 
 
-def run(files: list[Path], out: Path) -> tuple[dict[str, object], float]:
+def run(files: list[Path], out: Path, *extra: str) -> tuple[dict[str, object], float]:
     """Run the files with the reference model; return the JSON summary and the seconds."""
     cmd = [
         sys.executable,
@@ -82,6 +83,7 @@ def run(files: list[Path], out: Path) -> tuple[dict[str, object], float]:
         str(out / "store"),
         "--ureason-json",
         str(out / "summary.json"),
+        *extra,
     ]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True)
@@ -116,6 +118,13 @@ def main() -> None:
         f"yes/no judge: {int(throughput.get('judged', 0))} prompts in "
         f"{int(throughput.get('judge_calls', 0))} batched answer() calls"
     )
+    # The same run with derived assertions deciding too (images and answers from the store).
+    strict, _ = run(files, out, "--derived-assertions", "require")
+    for name, summary in (("advise (default)", data), ("require", strict)):
+        found = summary.get("items", [])
+        assert isinstance(found, list)
+        passed = sum(i["outcome"] == "passed" for i in found)
+        print(f"--derived-assertions {name:16}: {passed}/{len(found)} items passed")
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ class _Parser:
         return self.tokens[j] if j < len(self.tokens) else None
 
     def lead(self) -> None:
+        if self.text and self.peek() == "draw":  # a scene prompt: "Draw 2 red apples."
+            self.i += 1
         for lead in _LEADS:
             if tuple(self.tokens[self.i : self.i + len(lead)]) == lead:
                 self.i += len(lead)
@@ -239,8 +241,9 @@ def _parse(text: str, as_text: bool) -> list[_Group]:
 
 def read_text(text: str) -> TextScene:
     """A scene description (a refined prompt, UReason's ``Final Scene Prompt``) read with the
-    same grammar, for the reasoning verdict. A color without a number is allowed here (the
-    text states it; no image check follows); an object named twice is refused as ever."""
+    same grammar, for the reasoning verdict. Two differences: a leading ``draw`` is allowed
+    (``Draw 2 red apples.``), and so is a color without a number (the text states it; no
+    image check follows). An object named twice is refused as ever."""
     try:
         groups = _parse(text, as_text=True)
     except _Refuse as exc:

@@ -13,6 +13,12 @@ derived assertions checked against the refined prompt extracted from the reasoni
 with the same strict grammar (:func:`pytest_ureason.derive.judge_text`): a refined prompt
 outside the grammar leaves the verdict ``undecided``, never a guess from a partial reading.
 Without a text judge or derived assertions it is ``undecided`` too.
+
+**Outcome**: for items of the seed formats the yes/no judge alone decides pass or fail (the
+papers' number, also the 2x2's image right/wrong); derived assertions still run, are
+recorded in the verdicts as ``derived`` and ``advisory``, feed the judge-versus-detector
+table, and a failing one is named in the item's reason and ``ureason_advisory`` property.
+``--derived-assertions require`` (ini ``ureason_derived_assertions``) makes them decide too.
 """
 
 from __future__ import annotations

@@ -132,6 +132,9 @@ def test_judge_text_reads_the_refined_prompt_with_the_strict_grammar() -> None:
     assert judge_text(derive("a cat").specs, "one cat")[0] == "right"
     assert judge_text(derive("a cat").specs, "0 cats")[0] == "wrong"
     assert judge_text(derive("no candles").specs, "an empty table")[0] == "right"
+    assert judge_text(specs, "Draw a picture of 2 red apples.")[0] == "right"
+    assert judge_text(specs, "Draw the 2 red apples.")[0] == "undecided"
+    assert derive("Draw 2 red apples").refused is not None  # not an expectation shape
 
 
 @pytest.mark.parametrize(
