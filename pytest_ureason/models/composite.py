@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
 from pytest_ureason.models.janus import reasoning_instruction
 from pytest_ureason.models.options import Options
@@ -197,7 +198,7 @@ class CompositeModel:
         sample = self.temperature > 0
         if sample:
             torch.manual_seed(seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), oom_cleanup():
             out = self.llm.generate(
                 **enc,
                 max_new_tokens=tokens,
@@ -266,13 +267,14 @@ class CompositeModel:
         fitted = [self.fit_prompt(p, c) for p, c in zip(prompts, contexts, strict=True)]
         device = "cpu" if self.device == "cpu" else self.device
         generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-        result = self.pipe(
-            prompt=[text for text, _ in fitted],
-            num_inference_steps=self.steps,
-            guidance_scale=self.guidance,
-            generator=generators,
-            **self.size,
-        )
+        with oom_cleanup():
+            result = self.pipe(
+                prompt=[text for text, _ in fitted],
+                num_inference_steps=self.steps,
+                guidance_scale=self.guidance,
+                generator=generators,
+                **self.size,
+            )
         images: list[Image.Image] = [im.convert("RGB") for im in result.images]
         for image, (_, note) in zip(images, fitted, strict=True):
             if note:

@@ -24,12 +24,11 @@ looked up in the local cache when there is no ``--model-path``; default
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError
 from pytest_ureason.models.options import Options
 
@@ -191,7 +190,7 @@ class JanusProModel:
         sample = self.text_temperature > 0
         if sample:
             torch.manual_seed(seed)
-        with torch.inference_mode(), _oom_guard():
+        with torch.inference_mode(), oom_cleanup(self.decoder.release):
             out = self.model.generate(
                 **inputs,
                 max_new_tokens=tokens,
@@ -246,7 +245,7 @@ class JanusProModel:
     ) -> list[Image.Image]:
         """One image per prompt (batched, classifier-free guidance)."""
         texts = self.image_prompts(prompts, contexts)
-        with _oom_guard():
+        with oom_cleanup(self.decoder.release):
             if self.decode == "transformers":
                 tokens = self.decoder.library_tokens(texts, seeds, self.guidance, self.temperature)
             else:
@@ -260,16 +259,3 @@ def reasoning_instruction(prompt: str) -> str:
         f"{prompt}\n\nBefore drawing, work out step by step what the picture must show. End "
         "with the exact picture to draw inside <refined_prompt>...</refined_prompt>."
     )
-
-
-@contextmanager
-def _oom_guard() -> Iterator[None]:
-    """Free the CUDA cache after an out-of-memory error, so the halved retry can fit."""
-    try:
-        yield
-    except Exception as exc:
-        if type(exc).__name__ == "OutOfMemoryError":
-            import torch
-
-            torch.cuda.empty_cache()
-        raise
