@@ -140,14 +140,20 @@ class CompositeModel:
         dtype = opts.choice(
             "dtype", "bfloat16" if gpu else "float32", ("bfloat16", "float16", "float32")
         )
-        self.steps = int(opts.number("steps", 30, 1, 1000))
+        self.steps = opts.integer("steps", 30, 1, 1000)
         self.guidance = opts.number("guidance", 7.5, 0.0, 100.0)
-        height, width = opts.optional("height"), opts.optional("width")
-        self.reason_tokens = int(opts.number("reason_tokens", 512, 1, 32768))
-        self.answer_tokens = int(opts.number("answer_tokens", 128, 1, 32768))
+        # Image sides: the VAE works in blocks of 8 pixels; 0 means the pipeline's default.
+        sides = {k: opts.integer(k, 0, 0, 8192) for k in ("height", "width")}
+        for key, side in sides.items():
+            if side % 8:
+                raise ModelLoadError(
+                    f"composite: --model-arg {key}={side} must be a multiple of 8 pixels"
+                )
+        self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
+        self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
         self.temperature = opts.number("temperature", 0.0, 0.0, 10.0)
         opts.done()
-        self.size = {k: int(v) for k, v in (("height", height), ("width", width)) if v}
+        self.size = {k: v for k, v in sides.items() if v}
         llm_dir, pipe_dir = _resolve("llm", llm), _resolve("pipeline", pipeline)
         import diffusers
         import transformers

@@ -128,8 +128,8 @@ class JanusProModel:
         self.temperature = opts.number("temperature", 1.0, 0.0, 10.0)
         self.decode = opts.choice("decode", "fast", DECODE_PATHS)
         self.compile = opts.choice("compile", "auto", ("auto", "on", "off"))
-        self.reason_tokens = int(opts.number("reason_tokens", 512, 1, 32768))
-        self.answer_tokens = int(opts.number("answer_tokens", 128, 1, 32768))
+        self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
+        self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
         self.text_temperature = opts.number("text_temperature", 0.0, 0.0, 10.0)
         opts.done()
 
