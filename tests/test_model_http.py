@@ -319,7 +319,7 @@ def test_image_url_is_fetched_without_the_key(server: FakeUMMServer) -> None:
 def test_redirects_are_not_followed(server: FakeUMMServer) -> None:
     model = load_model("http", None, _args(server))
     server.canned = [(307, {"Location": "http://127.0.0.1:9/steal"}, b"")]
-    with pytest.raises(HttpModelError, match="HTTP 307 .*redirects are not followed"):
+    with pytest.raises(HttpModelError, match=r"HTTP 307 .*redirects are not followed"):
         model.reason(["x"], [0])
     assert len(server.hits) == 1
 
@@ -376,7 +376,13 @@ def test_key_echoed_in_a_pytest_run_reaches_no_report(
     echo = (
         200,
         {},
-        b'{"choices": [{"message": {"content": "key {auth} <refined_prompt>3 books</refined_prompt>"}}]}',
+        _json(
+            {
+                "choices": [
+                    {"message": {"content": "key {auth} <refined_prompt>3 books</refined_prompt>"}}
+                ]
+            }
+        ),
     )
     fail = (400, {}, b'{"error": "rejected {auth}"}')
     server.canned = [echo, echo, echo, fail, fail, fail, fail, fail, fail]
