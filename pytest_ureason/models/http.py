@@ -39,7 +39,11 @@ from pytest_ureason.models.http_transport import (
     Transport,
     check_base_url,
 )
-from pytest_ureason.models.janus import reasoning_instruction
+from pytest_ureason.models.janus import (
+    IMAGE_CONTEXT_TEMPLATE,
+    reasoning_instruction,
+    template_settings,
+)
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:
@@ -151,6 +155,9 @@ class HttpModel:
             "size": self.size,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            # The server's model and libraries are its own (named by ``model``); the text we
+            # send is ours, so our templates enter the key.
+            "templates": template_settings(image_context=IMAGE_CONTEXT_TEMPLATE),
         }
         self.revision = f"http-{self.model}"
 
@@ -234,7 +241,12 @@ class HttpModel:
         contexts = contexts or [None] * len(prompts)
 
         def one(i: int) -> Image.Image:
-            text = prompts[i] if contexts[i] is None else f"{prompts[i]}\n\n{contexts[i]}"
+            context = contexts[i]
+            text = (
+                prompts[i]
+                if context is None
+                else IMAGE_CONTEXT_TEMPLATE.format(prompt=prompts[i], context=context)
+            )
             reply = self.transport.post(
                 "images/generations",
                 {
