@@ -3,7 +3,10 @@
 :func:`run_batched` calls a batched function over many inputs in batches of a configured size.
 When a batch raises (out of memory, or one bad input), it is split in halves and retried, down
 to single inputs; an input that fails alone gets its exception as its result, and every other
-input still gets its output.
+input still gets its output. Before any retry the failed attempt's memory is released: the
+exception and its traceback (whose frames hold the partial tensors) are dropped outside the
+``except`` block, and after an out-of-memory error garbage is collected and PyTorch's CUDA
+cache emptied (see :mod:`pytest_ureason.memory`).
 
 :func:`assign_groups` decides which items are generated together: the items of up to
 ``batch_size`` consecutive instances of one suite file (all their conditions and seeds, so the
@@ -19,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from pytest_ureason.memory import drop_traceback, is_out_of_memory, release_memory
+
 In = TypeVar("In")
 Out = TypeVar("Out")
 
@@ -30,6 +35,7 @@ class BatchStats:
     calls: int = 0
     splits: int = 0
     failed: int = 0
+    out_of_memory: int = 0
     seconds: float = 0.0
 
 
@@ -71,23 +77,35 @@ def run_batched(
 
     def attempt(chunk: list[In]) -> None:
         stats.calls += 1
+        error: BaseException | None = None
         try:
             out = fn(chunk)
             if len(out) != len(chunk):
                 raise RuntimeError(f"model returned {len(out)} outputs for {len(chunk)} inputs")
         except catch as exc:
-            if len(chunk) == 1:
-                stats.failed += 1
-                results.append(Failed(exc))
-                return
+            error = exc
+        if error is None:
+            results.extend(out)
+            if on_batch is not None:
+                on_batch(len(chunk))
+            return
+        # Out of the except block: the failed attempt's frames and partial tensors are
+        # reachable only through ``error`` now; drop them before anything runs again.
+        oom = is_out_of_memory(error)
+        drop_traceback(error)
+        if len(chunk) == 1:
+            stats.failed += 1
+            results.append(Failed(error))
+        else:
             stats.splits += 1
+        del error
+        if oom:
+            stats.out_of_memory += 1
+            release_memory()
+        if len(chunk) > 1:
             half = len(chunk) // 2
             attempt(chunk[:half])
             attempt(chunk[half:])
-            return
-        results.extend(out)
-        if on_batch is not None:
-            on_batch(len(chunk))
 
     for i in range(0, len(inputs), batch_size):
         attempt(list(inputs[i : i + batch_size]))

@@ -5,11 +5,19 @@
 * :func:`source_fingerprint`: the source code of modules whose behaviour decides an output
   (the reference model's renderer and solvers, a detector), so editing them invalidates what
   they produced without anyone bumping a version by hand.
+* :func:`library_versions`: the versions of the libraries that compute an adapter's outputs
+  (``torch``, ``transformers``, ``diffusers``): an upgrade changes sampling, kernels or
+  defaults, so it must not reuse what the old version made.
+* :func:`text_fingerprint`: a template (a chat template, an instruction) as a short hash.
+
+Adapters put the last two in their ``settings``, which enter the store key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.metadata
 import importlib.util
 from functools import cache
 from pathlib import Path
@@ -52,3 +60,32 @@ def source_fingerprint(*modules: str) -> str:
         for file in files:
             digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def library_versions(*names: str) -> dict[str, str]:
+    """``{name: version}`` of each library, as the running process loads it.
+
+    The module's ``__version__`` wins (it describes the code actually imported, editable
+    installs included); else the installed distribution's metadata; else ``"missing"``.
+    """
+    versions: dict[str, str] = {}
+    for name in names:
+        version: object = None
+        try:
+            version = getattr(importlib.import_module(name), "__version__", None)
+        except ImportError:
+            pass
+        if not version:
+            try:
+                version = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                version = "missing"
+        versions[name] = str(version)
+    return versions
+
+
+def text_fingerprint(text: str | None) -> str:
+    """SHA-256 (hex, 16 characters) of a template; ``"none"`` when there is none."""
+    if text is None:
+        return "none"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -96,9 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_ureason.xdist_support import XdistHooks
 
         config.pluginmanager.register(XdistHooks(collector), "ureason-xdist")
-        from pytest_ureason.gpus import GpuHooks, pool_from
+        from pytest_ureason.gpus import GpuHooks, controller_pool
 
-        pool = pool_from(settings.gpus)
+        pool = controller_pool(config, settings.gpus)
         if len(pool):
             config.pluginmanager.register(GpuHooks(pool), "ureason-gpus")
 
@@ -108,9 +108,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with a model and a GPU pool: one worker per GPU."""
     if settings_mod._get(config, "ureason_model") is None:
         return None
-    from pytest_ureason.gpus import pool_from
+    from pytest_ureason.gpus import controller_pool
 
-    return len(pool_from(settings_mod._get(config, "ureason_gpus"))) or None
+    return len(controller_pool(config, settings_mod._get(config, "ureason_gpus"))) or None
 
 
 def _distributed(config: pytest.Config) -> bool:

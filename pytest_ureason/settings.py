@@ -85,7 +85,8 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "ureason_gpus",
         "ureason_gpus",
         "string",
-        "GPU ids handed one per xdist worker, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES)",
+        "GPU ids handed one per xdist worker, e.g. 0,1,2,3 (default: CUDA_VISIBLE_DEVICES, "
+        "else the GPUs nvidia-smi -L lists, else none)",
     ),
     (
         "--ureason-json",

@@ -27,15 +27,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.fingerprint import library_versions, path_fingerprint, source_fingerprint
+from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
-from pytest_ureason.models.janus import reasoning_instruction
+from pytest_ureason.models.janus import reasoning_instruction, template_settings
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:
     from PIL import Image
 
 from pytest_ureason.harness import MODEL_NOTES as NOTES_KEY
+
+#: How the ``reasoning`` condition's pipeline prompt joins prompt and (fitted) reasoning.
+PIPELINE_CONTEXT_TEMPLATE = "{prompt}\n{context}"
 
 FILE_KEYS = {
     "llm",
@@ -139,14 +143,20 @@ class CompositeModel:
         dtype = opts.choice(
             "dtype", "bfloat16" if gpu else "float32", ("bfloat16", "float16", "float32")
         )
-        self.steps = int(opts.number("steps", 30, 1, 1000))
+        self.steps = opts.integer("steps", 30, 1, 1000)
         self.guidance = opts.number("guidance", 7.5, 0.0, 100.0)
-        height, width = opts.optional("height"), opts.optional("width")
-        self.reason_tokens = int(opts.number("reason_tokens", 512, 1, 32768))
-        self.answer_tokens = int(opts.number("answer_tokens", 128, 1, 32768))
+        # Image sides: the VAE works in blocks of 8 pixels; 0 means the pipeline's default.
+        sides = {k: opts.integer(k, 0, 0, 8192) for k in ("height", "width")}
+        for key, side in sides.items():
+            if side % 8:
+                raise ModelLoadError(
+                    f"composite: --model-arg {key}={side} must be a multiple of 8 pixels"
+                )
+        self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
+        self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
         self.temperature = opts.number("temperature", 0.0, 0.0, 10.0)
         opts.done()
-        self.size = {k: int(v) for k, v in (("height", height), ("width", width)) if v}
+        self.size = {k: v for k, v in sides.items() if v}
         llm_dir, pipe_dir = _resolve("llm", llm), _resolve("pipeline", pipeline)
         import diffusers
         import transformers
@@ -173,6 +183,13 @@ class CompositeModel:
             "reason_tokens": self.reason_tokens,
             "answer_tokens": self.answer_tokens,
             "temperature": self.temperature,
+            # What else decides an output: the templates text goes through, and the libraries
+            # that compute it (an upgrade never reuses what the old version made).
+            "templates": template_settings(
+                chat=getattr(self.tokenizer, "chat_template", None),
+                pipeline_context=PIPELINE_CONTEXT_TEMPLATE,
+            ),
+            "libraries": library_versions("torch", "transformers", "diffusers"),
         }
         self.revision = (
             f"composite-llm-{path_fingerprint(llm_dir)}-pipe-{path_fingerprint(pipe_dir)}-"
@@ -181,8 +198,12 @@ class CompositeModel:
 
     # -- text ------------------------------------------------------------------------------
 
-    def _complete(self, texts: list[str], tokens: int, seed: int) -> list[str]:
+    def _complete(self, texts: list[str], tokens: int, seeds: list[int]) -> list[str]:
+        """LLM completions; sampling (``temperature`` > 0) is seeded per item, so an item's
+        text does not depend on its batch (:mod:`pytest_ureason.models.sampling`)."""
         import torch
+
+        from pytest_ureason.models.sampling import sampling_kwargs
 
         if getattr(self.tokenizer, "chat_template", None):
             texts = [
@@ -194,26 +215,21 @@ class CompositeModel:
                 for t in texts
             ]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
-        sample = self.temperature > 0
-        if sample:
-            torch.manual_seed(seed)
-        with torch.inference_mode():
+        length = enc["input_ids"].shape[1]
+        with torch.inference_mode(), oom_cleanup():
             out = self.llm.generate(
                 **enc,
                 max_new_tokens=tokens,
-                do_sample=sample,
-                temperature=self.temperature if sample else None,
-                top_p=None,
-                top_k=None,
                 pad_token_id=self.tokenizer.pad_token_id,
+                **sampling_kwargs(seeds, self.temperature, length),
             )
-        new = out[:, enc["input_ids"].shape[1] :]
+        new = out[:, length:]
         return [s.strip() for s in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Reasoning from the LLM."""
         texts = [reasoning_instruction(p) for p in prompts]
-        return self._complete(texts, self.reason_tokens, seeds[0] if seeds else 0)
+        return self._complete(texts, self.reason_tokens, list(seeds))
 
     def answer(
         self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
@@ -221,7 +237,7 @@ class CompositeModel:
         """Text answers from the LLM; it cannot look at images."""
         if any(image is not None for image in images):
             raise Unsupported("the composite model's LLM cannot see images")
-        return self._complete(questions, self.answer_tokens, seeds[0] if seeds else 0)
+        return self._complete(questions, self.answer_tokens, list(seeds))
 
     # -- images ----------------------------------------------------------------------------
 
@@ -231,7 +247,10 @@ class CompositeModel:
             return prompt, None
         tok = getattr(self.pipe, "tokenizer", None)
         limit = getattr(tok, "model_max_length", None)
-        full = f"{prompt}\n{context}"
+        def join(reasoning: str) -> str:
+            return PIPELINE_CONTEXT_TEMPLATE.format(prompt=prompt, context=reasoning)
+
+        full = join(context)
         if tok is None or not limit or limit > 100_000:
             return full, None
 
@@ -244,11 +263,11 @@ class CompositeModel:
         low, high = 0, len(words)  # the most reasoning words that fit
         while low < high:
             mid = (low + high + 1) // 2
-            if length(f"{prompt}\n{' '.join(words[:mid])}") <= limit:
+            if length(join(" ".join(words[:mid]))) <= limit:
                 low = mid
             else:
                 high = mid - 1
-        kept = f"{prompt}\n{' '.join(words[:low])}" if low else prompt
+        kept = join(" ".join(words[:low])) if low else prompt
         note = (
             f"reasoning truncated to the text encoder's {limit} tokens: kept {low} of "
             f"{len(words)} reasoning words"
@@ -266,13 +285,14 @@ class CompositeModel:
         fitted = [self.fit_prompt(p, c) for p, c in zip(prompts, contexts, strict=True)]
         device = "cpu" if self.device == "cpu" else self.device
         generators = [torch.Generator(device=device).manual_seed(s) for s in seeds]
-        result = self.pipe(
-            prompt=[text for text, _ in fitted],
-            num_inference_steps=self.steps,
-            guidance_scale=self.guidance,
-            generator=generators,
-            **self.size,
-        )
+        with oom_cleanup():
+            result = self.pipe(
+                prompt=[text for text, _ in fitted],
+                num_inference_steps=self.steps,
+                guidance_scale=self.guidance,
+                generator=generators,
+                **self.size,
+            )
         images: list[Image.Image] = [im.convert("RGB") for im in result.images]
         for image, (_, note) in zip(images, fitted, strict=True):
             if note:

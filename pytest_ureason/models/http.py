@@ -3,33 +3,47 @@
 * ``reason`` / ``answer``: ``POST {base_url}/chat/completions`` (an image goes inline as a
   ``data:image/png;base64`` URL part);
 * ``generate``: ``POST {base_url}/images/generations`` with ``response_format=b64_json``
-  (a returned ``url`` is fetched); the reasoning context is appended to the prompt, since the
-  endpoint takes one text.
+  (a returned http(s) ``url`` is fetched, without the key); the reasoning context is appended
+  to the prompt, since the endpoint takes one text.
 
-Options (``--model-arg KEY=VALUE``): ``base_url`` and ``model`` (required), ``api_key_env``
-(name of the environment variable holding the key, default ``OPENAI_API_KEY``; the key itself
-is read at call time and never stored in settings, metadata or reports), ``timeout`` (seconds
-per request, default 60), ``retries`` (extra attempts after a timeout, a connection error, 429
-or 5xx; default 3), ``backoff`` (first wait in seconds, doubled each retry, default 1; a
-``Retry-After`` header wins, capped at 60 s), ``concurrency`` (requests in flight, default 4),
-``size`` (image size, default ``1024x1024``), ``temperature`` (default 0), ``max_tokens``
-(default 1024).
+Options (``--model-arg KEY=VALUE``): ``base_url`` (an ``http://`` or ``https://`` URL) and
+``model`` (required), ``api_key_env`` (name of the environment variable holding the key,
+default ``OPENAI_API_KEY``; the key itself is read at call time, never stored in settings,
+metadata or reports, and redacted from every error and reply), ``timeout`` (seconds per
+request, default 60), ``retries`` (extra attempts after a timeout, a connection error, 429 or
+5xx; default 3), ``backoff`` (first wait in seconds, doubled each retry, default 1),
+``max_wait`` (cap on any wait, a ``Retry-After`` header included; default 60),
+``concurrency`` (requests in flight, default 4), ``size`` (``WIDTHxHEIGHT`` or ``auto``,
+default ``1024x1024``), ``temperature`` (default 0), ``max_tokens`` (default 1024).
+
+Replies are validated: a reply that is not JSON, or lacks ``choices[0].message.content`` /
+``data[0].b64_json`` or has them of the wrong type, is an :class:`HttpModelError` naming the
+field (see :mod:`pytest_ureason.models.http_transport` for the transport).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import io
-import json
-import os
-import time
-import urllib.error
-import urllib.request
+import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.models.base import ModelLoadError, Unsupported
-from pytest_ureason.models.janus import reasoning_instruction
+from pytest_ureason.models.http_transport import (
+    RETRY_STATUS,
+    HttpModelError,
+    Transport,
+    check_base_url,
+)
+from pytest_ureason.models.janus import (
+    IMAGE_CONTEXT_TEMPLATE,
+    reasoning_instruction,
+    template_settings,
+)
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:
@@ -37,11 +51,59 @@ if TYPE_CHECKING:
 
     from PIL import Image
 
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+__all__ = ["RETRY_STATUS", "HttpModel", "HttpModelError"]
+
+_SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
 
 
-class HttpModelError(RuntimeError):
-    """A request failed for good (the message names the endpoint and status, never the key)."""
+def _field(value: Any, path: str, kind: type, what: str) -> Any:
+    """``value`` if it is a ``kind``; else an error naming the reply field ``path``."""
+    if value is None:
+        raise HttpModelError(f"{what} reply without {path}")
+    if not isinstance(value, kind):
+        raise HttpModelError(
+            f"{what} reply field {path} is a {type(value).__name__}, expected {kind.__name__}"
+        )
+    return value
+
+
+def chat_content(reply: dict[str, Any]) -> str:
+    """The text of ``choices[0].message.content`` (a string, or a list of text parts).
+
+    Raises:
+        HttpModelError: naming the missing or mistyped field.
+    """
+    choices = _field(reply.get("choices"), "choices", list, "chat")
+    if not choices:
+        raise HttpModelError("chat reply field choices is an empty list")
+    first = _field(choices[0], "choices[0]", dict, "chat")
+    message = _field(first.get("message"), "choices[0].message", dict, "chat")
+    content = message.get("content")
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        texts = []
+        for k, part in enumerate(content):
+            part = _field(part, f"choices[0].message.content[{k}]", dict, "chat")
+            if part.get("type", "text") == "text":
+                texts.append(
+                    _field(part.get("text"), f"choices[0].message.content[{k}].text", str, "chat")
+                )
+        return "".join(texts)
+    text: str = _field(content, "choices[0].message.content", str, "chat")
+    return text
+
+
+def image_item(reply: dict[str, Any]) -> dict[str, Any]:
+    """``data[0]`` of an images reply, checked to hold a ``b64_json`` or ``url`` string."""
+    data = _field(reply.get("data"), "data", list, "images")
+    if not data:
+        raise HttpModelError("images reply field data is an empty list")
+    item: dict[str, Any] = _field(data[0], "data[0]", dict, "images")
+    for key in ("b64_json", "url"):
+        if item.get(key) is not None:
+            _field(item[key], f"data[0].{key}", str, "images")
+    if not item.get("b64_json") and not item.get("url"):
+        raise HttpModelError("images reply without data[0].b64_json or data[0].url")
+    return item
 
 
 class HttpModel:
@@ -60,83 +122,76 @@ class HttpModel:
                 "http: --model-arg base_url=URL and --model-arg model=NAME are required "
                 "(e.g. base_url=http://127.0.0.1:8000/v1 model=my-umm)"
             )
-        if not base_url.startswith(("http://", "https://")):
-            raise ModelLoadError(
-                f"http: base_url must start with http:// or https://, got {base_url!r}"
-            )
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self.model = model
-        self.key_env = opts.text("api_key_env", "OPENAI_API_KEY")
-        self.timeout = opts.number("timeout", 60, 0.01, 3600)
-        self.retries = int(opts.number("retries", 3, 0, 20))
-        self.backoff = opts.number("backoff", 1.0, 0.0, 60)
-        self.concurrency = int(opts.number("concurrency", 4, 1, 256))
+        key_env = opts.text("api_key_env", "OPENAI_API_KEY")
+        timeout = opts.number("timeout", 60, 0.001, 3600)
+        retries = opts.integer("retries", 3, 0, 20)
+        backoff = opts.number("backoff", 1.0, 0.0, 60)
+        max_wait = opts.number("max_wait", 60.0, 0.0, 3600)
+        self.concurrency = opts.integer("concurrency", 4, 1, 256)
         self.size = opts.text("size", "1024x1024")
+        match = _SIZE.fullmatch(self.size)
+        if self.size != "auto" and (
+            match is None or not all(1 <= int(g) <= 16384 for g in match.groups())
+        ):
+            raise ModelLoadError(
+                f"http: --model-arg size={self.size!r} is not WIDTHxHEIGHT (e.g. 1024x1024) or auto"
+            )
         self.temperature = opts.number("temperature", 0.0, 0.0, 2.0)
-        self.max_tokens = int(opts.number("max_tokens", 1024, 1, 1_000_000))
+        self.max_tokens = opts.integer("max_tokens", 1024, 1, 1_000_000)
         opts.done()
-        self.requests = 0  # attempts made, retries included
+        self.transport = Transport(
+            self.base_url,
+            key_env,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_wait=max_wait,
+        )
         self.settings: dict[str, Any] = {
             "base_url": self.base_url,
             "model": self.model,
             "size": self.size,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            # The server's model and libraries are its own (named by ``model``); the text we
+            # send is ours, so our templates enter the key.
+            "templates": template_settings(image_context=IMAGE_CONTEXT_TEMPLATE),
         }
         self.revision = f"http-{self.model}"
 
     def __repr__(self) -> str:
         return f"HttpModel(base_url={self.base_url!r}, model={self.model!r})"
 
-    # -- transport -------------------------------------------------------------------------
+    @property
+    def requests(self) -> int:
+        """Requests made so far, retries included."""
+        return self.transport.requests
 
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+    # -- helpers ---------------------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST JSON with bounded retries and exponential backoff; the parsed JSON reply."""
-        url = f"{self.base_url}/{path}"
-        data = json.dumps(body).encode()
-        last = ""
-        for attempt in range(self.retries + 1):
-            wait = self.backoff * 2**attempt
-            self.requests += 1
-            request = urllib.request.Request(url, data=data, headers=self._headers())
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    reply: dict[str, Any] = json.loads(response.read())
-                    return reply
-            except urllib.error.HTTPError as exc:
-                detail = exc.read()[:300].decode("utf-8", "replace")
-                last = f"HTTP {exc.code}: {detail}"
-                if exc.code == 404:
-                    raise Unsupported(f"{url} not found (HTTP 404)") from None
-                if exc.code not in RETRY_STATUS:
-                    raise HttpModelError(f"POST {url} failed: {last}") from None
-                after = exc.headers.get("Retry-After") if exc.headers else None
-                if after and after.replace(".", "", 1).isdigit():
-                    wait = min(float(after), 60.0)
-            except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-                reason = getattr(exc, "reason", exc)
-                last = f"{type(reason).__name__}: {reason}"
-            except ValueError as exc:
-                raise HttpModelError(f"POST {url}: the reply is not JSON ({exc})") from None
-            if attempt < self.retries:
-                time.sleep(wait)
-        raise HttpModelError(f"POST {url} failed after {self.retries + 1} attempts: {last}")
+    @contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """Whatever escapes a protocol method leaves without the key in its message."""
+        try:
+            yield
+        except Unsupported as exc:
+            raise Unsupported(self.transport.redact(str(exc))) from None
+        except HttpModelError as exc:
+            raise self.transport.error(str(exc)) from None
+        except Exception as exc:
+            raise self.transport.error(f"{type(exc).__name__}: {exc}") from None
 
-    def _map(self, fn: Callable[[int], str], n: int) -> list[str]:
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(n, 1))) as pool:
+    def _map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
+        with (
+            self._redacting(),
+            ThreadPoolExecutor(max_workers=min(self.concurrency, max(n, 1))) as pool,
+        ):
             return list(pool.map(fn, range(n)))
 
-    # -- protocol --------------------------------------------------------------------------
-
     def _chat(self, content: str | list[dict[str, Any]], seed: int) -> str:
-        reply = self._post(
+        reply = self.transport.post(
             "chat/completions",
             {
                 "model": self.model,
@@ -146,12 +201,10 @@ class HttpModel:
                 "seed": seed,
             },
         )
-        try:
-            return str(reply["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError):
-            raise HttpModelError(
-                f"chat reply without choices[0].message.content: {reply!r:.200}"
-            ) from None
+        # A server may echo the key back: it never reaches the store or a report.
+        return self.transport.redact(chat_content(reply))
+
+    # -- protocol --------------------------------------------------------------------------
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Reasoning text per prompt, one chat completion each (``concurrency`` at a time)."""
@@ -183,13 +236,18 @@ class HttpModel:
         self, prompts: list[str], seeds: list[int], contexts: list[str | None] | None = None
     ) -> list[Image.Image]:
         """One image per prompt from the images endpoint."""
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
         contexts = contexts or [None] * len(prompts)
 
         def one(i: int) -> Image.Image:
-            text = prompts[i] if contexts[i] is None else f"{prompts[i]}\n\n{contexts[i]}"
-            reply = self._post(
+            context = contexts[i]
+            text = (
+                prompts[i]
+                if context is None
+                else IMAGE_CONTEXT_TEMPLATE.format(prompt=prompts[i], context=context)
+            )
+            reply = self.transport.post(
                 "images/generations",
                 {
                     "model": self.model,
@@ -200,19 +258,23 @@ class HttpModel:
                     "seed": seeds[i],
                 },
             )
-            try:
-                item = reply["data"][0]
-            except (KeyError, IndexError, TypeError):
-                raise HttpModelError(f"images reply without data[0]: {reply!r:.200}") from None
+            item = image_item(reply)
             if item.get("b64_json"):
-                raw = base64.b64decode(item["b64_json"])
-            elif item.get("url"):
-                with urllib.request.urlopen(item["url"], timeout=self.timeout) as response:
-                    raw = response.read()
+                try:
+                    raw = base64.b64decode(item["b64_json"], validate=True)
+                except (binascii.Error, ValueError):
+                    raise HttpModelError(
+                        "images reply field data[0].b64_json is not base64"
+                    ) from None
             else:
-                raise HttpModelError("images reply item has neither b64_json nor url")
-            with Image.open(io.BytesIO(raw)) as img:
-                return img.convert("RGB")
+                raw = self.transport.fetch(item["url"])
+            try:
+                with Image.open(io.BytesIO(raw)) as img:
+                    return img.convert("RGB")
+            except (UnidentifiedImageError, OSError, ValueError):
+                raise HttpModelError(
+                    "images reply data[0] does not decode to an image "
+                    f"({len(raw)} bytes, starting {raw[:8]!r})"
+                ) from None
 
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(len(prompts), 1))) as pool:
-            return list(pool.map(one, range(len(prompts))))
+        return self._map(one, len(prompts))

@@ -17,19 +17,24 @@ a GPU; the default), ``plain`` (the same loop, eager, dynamic cache) and ``trans
 Options (``--model-arg KEY=VALUE``): ``guidance`` (CFG scale, default 5), ``temperature``
 (image tokens, default 1; 0 is greedy), ``decode``, ``device`` (default ``cuda`` when present),
 ``dtype`` (``bfloat16`` on a GPU, ``float32`` on the CPU), ``reason_tokens`` (512),
-``answer_tokens`` (128), ``text_temperature`` (0: greedy), ``repo`` (Hugging Face repository
+``answer_tokens`` (128), ``text_temperature`` (0: greedy; above 0, sampled with noise seeded
+per item, see :mod:`pytest_ureason.models.sampling`), ``repo`` (Hugging Face repository
 looked up in the local cache when there is no ``--model-path``; default
 ``deepseek-community/Janus-Pro-7B``), ``compile`` (``auto``/``on``/``off``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.fingerprint import (
+    library_versions,
+    path_fingerprint,
+    source_fingerprint,
+    text_fingerprint,
+)
+from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError
 from pytest_ureason.models.options import Options
 
@@ -129,8 +134,8 @@ class JanusProModel:
         self.temperature = opts.number("temperature", 1.0, 0.0, 10.0)
         self.decode = opts.choice("decode", "fast", DECODE_PATHS)
         self.compile = opts.choice("compile", "auto", ("auto", "on", "off"))
-        self.reason_tokens = int(opts.number("reason_tokens", 512, 1, 32768))
-        self.answer_tokens = int(opts.number("answer_tokens", 128, 1, 32768))
+        self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
+        self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
         self.text_temperature = opts.number("text_temperature", 0.0, 0.0, 10.0)
         opts.done()
 
@@ -163,6 +168,13 @@ class JanusProModel:
             "reason_tokens": self.reason_tokens,
             "answer_tokens": self.answer_tokens,
             "text_temperature": self.text_temperature,
+            # What else decides an output: the templates text goes through, and the libraries
+            # that compute it (an upgrade never reuses what the old version made).
+            "templates": template_settings(
+                chat=getattr(processor, "chat_template", None),
+                image_context=IMAGE_CONTEXT_TEMPLATE,
+            ),
+            "libraries": library_versions("torch", "transformers"),
         }
         code = source_fingerprint(
             "pytest_ureason.models.janus", "pytest_ureason.models.janus_decode"
@@ -178,9 +190,14 @@ class JanusProModel:
         return str(self.processor.apply_chat_template(messages, add_generation_prompt=True))
 
     def _text(
-        self, texts: list[str], images: list[Any] | None, tokens: int, seed: int
+        self, texts: list[str], images: list[Any] | None, tokens: int, seeds: list[int]
     ) -> list[str]:
+        """Generate text for chat-formatted ``texts``; sampling (``text_temperature`` > 0) is
+        seeded per item, so an item's text does not depend on its batch."""
         import torch
+        from transformers import GenerationMixin
+
+        from pytest_ureason.models.sampling import sampling_kwargs
 
         kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
         if images:
@@ -188,26 +205,25 @@ class JanusProModel:
         inputs = self.processor(**kwargs).to(self.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-        sample = self.text_temperature > 0
-        if sample:
-            torch.manual_seed(seed)
-        with torch.inference_mode(), _oom_guard():
-            out = self.model.generate(
+        length = inputs["input_ids"].shape[1]
+        with torch.inference_mode(), oom_cleanup(self.decoder.release):
+            # Janus' own generate(generation_mode="text") forwards to GenerationMixin.generate
+            # but drops ``logits_processor`` (transformers 5.23): call the mixin directly, with
+            # guidance off as Janus does for text.
+            out = GenerationMixin.generate(
+                self.model,
                 **inputs,
                 max_new_tokens=tokens,
-                do_sample=sample,
-                temperature=self.text_temperature if sample else None,
-                top_p=None,
-                top_k=None,
-                generation_mode="text",
+                guidance_scale=None,
+                **sampling_kwargs(seeds, self.text_temperature, length),
             )
-        new = out[:, inputs["input_ids"].shape[1] :]
+        new = out[:, length:]
         return [s.strip() for s in self.processor.batch_decode(new, skip_special_tokens=True)]
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Think the task through in text; the answer ends in a refined prompt if it can."""
         texts = [self._chat(reasoning_instruction(p)) for p in prompts]
-        return self._text(texts, None, self.reason_tokens, seeds[0] if seeds else 0)
+        return self._text(texts, None, self.reason_tokens, list(seeds))
 
     def answer(
         self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
@@ -218,16 +234,14 @@ class JanusProModel:
         if with_image:
             texts = [self._chat(questions[i], image=True) for i in with_image]
             pics = [images[i].convert("RGB") for i in with_image]  # type: ignore[union-attr]
-            for i, text in zip(
-                with_image, self._text(texts, pics, self.answer_tokens, 0), strict=True
-            ):
+            made = self._text(texts, pics, self.answer_tokens, [seeds[i] for i in with_image])
+            for i, text in zip(with_image, made, strict=True):
                 out[i] = text
         without = [i for i, img in enumerate(images) if img is None]
         if without:
             texts = [self._chat(questions[i]) for i in without]
-            for i, text in zip(
-                without, self._text(texts, None, self.answer_tokens, 0), strict=True
-            ):
+            made = self._text(texts, None, self.answer_tokens, [seeds[i] for i in without])
+            for i, text in zip(without, made, strict=True):
                 out[i] = text
         return out
 
@@ -237,7 +251,7 @@ class JanusProModel:
         """Chat-formatted generation prompts: prompt and reasoning share one user turn."""
         contexts = contexts or [None] * len(prompts)
         return [
-            self._chat(p if c is None else f"{p}\n\n{c}")
+            self._chat(p if c is None else IMAGE_CONTEXT_TEMPLATE.format(prompt=p, context=c))
             for p, c in zip(prompts, contexts, strict=True)
         ]
 
@@ -246,7 +260,7 @@ class JanusProModel:
     ) -> list[Image.Image]:
         """One image per prompt (batched, classifier-free guidance)."""
         texts = self.image_prompts(prompts, contexts)
-        with _oom_guard():
+        with oom_cleanup(self.decoder.release):
             if self.decode == "transformers":
                 tokens = self.decoder.library_tokens(texts, seeds, self.guidance, self.temperature)
             else:
@@ -254,22 +268,24 @@ class JanusProModel:
             return self.decoder.pixels(tokens)
 
 
+#: What ``reason`` asks after the prompt (shared by the janus-pro, composite and http adapters).
+REASONING_REQUEST = (
+    "Before drawing, work out step by step what the picture must show. End with the exact "
+    "picture to draw inside <refined_prompt>...</refined_prompt>."
+)
+
+#: How the ``reasoning`` condition joins prompt and reasoning into one user turn.
+IMAGE_CONTEXT_TEMPLATE = "{prompt}\n\n{context}"
+
+
 def reasoning_instruction(prompt: str) -> str:
     """The ``reason`` request: work the task out, then state what to draw."""
-    return (
-        f"{prompt}\n\nBefore drawing, work out step by step what the picture must show. End "
-        "with the exact picture to draw inside <refined_prompt>...</refined_prompt>."
-    )
+    return f"{prompt}\n\n{REASONING_REQUEST}"
 
 
-@contextmanager
-def _oom_guard() -> Iterator[None]:
-    """Free the CUDA cache after an out-of-memory error, so the halved retry can fit."""
-    try:
-        yield
-    except Exception as exc:
-        if type(exc).__name__ == "OutOfMemoryError":
-            import torch
-
-            torch.cuda.empty_cache()
-        raise
+def template_settings(**templates: str | None) -> dict[str, str]:
+    """The templates an adapter sends text through, for its settings (and so the store key):
+    the reasoning instruction itself, and a fingerprint of each other template."""
+    out = {"reason": reasoning_instruction("{prompt}")}
+    out.update({name: text_fingerprint(text) for name, text in templates.items()})
+    return out

@@ -137,6 +137,11 @@ class ImageDecoder:
             self._step_fn = torch.compile(self._step, mode="reduce-overhead", fullgraph=True)
         return self._step_fn
 
+    def release(self) -> None:
+        """Drop the kept static caches (called after an out-of-memory error, so the halved
+        retry does not compete with caches sized for the batch that failed)."""
+        self._caches.clear()
+
     def _cache(self, rows: int, length: int, dtype: Any, device: Any) -> Any:
         from transformers import StaticCache
 

@@ -1,7 +1,13 @@
-"""Typed reading of an adapter's ``--model-arg KEY=VALUE`` options, with our own errors."""
+"""Typed reading of an adapter's ``--model-arg KEY=VALUE`` options, with our own errors.
+
+Every bad value is a :class:`ModelLoadError` naming the adapter, the option and the value
+(``janus-pro: --model-arg reason_tokens='2.5' is not a whole number``), never a bare
+``ValueError``; numbers are range-checked and must be finite.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from pytest_ureason.models.base import ModelLoadError
@@ -35,21 +41,42 @@ class Options:
         value = self._take(key)
         return value or None
 
+    def _fail(self, key: str, value: str, problem: str, quote: bool = True) -> ModelLoadError:
+        shown = repr(value) if quote else value
+        return ModelLoadError(f"{self.adapter}: --model-arg {key}={shown} {problem}")
+
     def number(self, key: str, default: float, low: float, high: float) -> float:
-        """A number in ``[low, high]``."""
+        """A finite number in ``[low, high]``."""
         value = self._take(key)
-        if value is None:
+        if value is None or value == "":
             return float(default)
         try:
             number = float(value)
         except ValueError:
-            raise ModelLoadError(
-                f"{self.adapter}: --model-arg {key}={value!r} is not a number"
-            ) from None
+            raise self._fail(key, value, "is not a number") from None
+        if not math.isfinite(number):
+            raise self._fail(key, value, "is not a finite number")
         if not low <= number <= high:
-            raise ModelLoadError(
-                f"{self.adapter}: --model-arg {key}={value} is outside {low:g}..{high:g}"
-            )
+            raise self._fail(key, value, f"is outside {low:g}..{high:g}", quote=False)
+        return number
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        """A whole number in ``[low, high]`` (``"3"``; ``"3.0"`` is accepted, ``"2.5"`` is not)."""
+        value = self._take(key)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                as_float = float(value)
+            except ValueError:
+                raise self._fail(key, value, "is not a number") from None
+            if not (math.isfinite(as_float) and as_float.is_integer()):
+                raise self._fail(key, value, "is not a whole number") from None
+            number = int(as_float)
+        if not low <= number <= high:
+            raise self._fail(key, value, f"is outside {low}..{high}", quote=False)
         return number
 
     def choice(self, key: str, default: str, choices: Iterable[str]) -> str:
@@ -57,9 +84,7 @@ class Options:
         allowed = tuple(choices)
         value = self.text(key, default)
         if value not in allowed:
-            raise ModelLoadError(
-                f"{self.adapter}: --model-arg {key}={value!r} is not one of {', '.join(allowed)}"
-            )
+            raise self._fail(key, value, f"is not one of {', '.join(allowed)}")
         return value
 
     def done(self) -> None:
