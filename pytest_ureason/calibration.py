@@ -309,7 +309,8 @@ def format_table(result: dict[str, Any]) -> list[str]:
 
 
 def cache_key(judges: Judges, folder: Path) -> str:
-    """Key of a calibration result: judge versions and the manifest's content."""
+    """Key of a calibration result: the judge configuration, judge versions (detector and CLIP
+    weights by content) and the manifest's content."""
     parts = [repr(judges.config)]
     digest = hashlib.sha256((folder / "manifest.jsonl").read_bytes())
     if judges.detector_name != "classical":
@@ -318,6 +319,10 @@ def cache_key(judges: Judges, folder: Path) -> str:
         from pytest_ureason.detect import detector_version
 
         parts.append(detector_version("classical"))
+    if judges.config.clip_weights is not None:  # CLIP by content, not by file name
+        from pytest_ureason.detect.clip import clip_identity
+
+        parts.append(clip_identity(judges.config.clip_model, judges.config.clip_weights).version)
     digest.update("\x00".join(parts).encode())
     return digest.hexdigest()[:24]
 

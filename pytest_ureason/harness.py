@@ -27,7 +27,7 @@ from pytest_ureason.conditions import (
     extract_refined,
     generation_request,
 )
-from pytest_ureason.fingerprint import path_fingerprint
+from pytest_ureason.fingerprint import content_fingerprint
 from pytest_ureason.store import Store, content_key
 
 if TYPE_CHECKING:
@@ -159,14 +159,14 @@ class Harness:
         #: Called after each generated batch with (images in it, seconds since the call began).
         self.on_progress: Callable[[int, float], None] | None = None
         # Everything that can change an output enters the store key: the adapter's own
-        # revision and settings, and the run's weights (path and fingerprint) and options.
+        # revision and settings, the run's weights (by content: the same weights copied
+        # elsewhere reuse the store, weights replaced in place do not) and options.
         self._identity: dict[str, Any] = {
             "model": model.name,
             "revision": getattr(model, "revision", "unknown"),
             "settings": getattr(model, "settings", {}),
             "model_args": dict(sorted((model_args or {}).items())),
-            "model_path": str(Path(model_path).expanduser().resolve()) if model_path else None,
-            "weights": path_fingerprint(model_path) if model_path else None,
+            "weights": content_fingerprint(model_path) if model_path else None,
         }
         #: Short hash of everything above: which model, weights and settings made an output.
         self.fingerprint = content_key(**self._identity)[:16]

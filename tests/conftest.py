@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 # pytester's in-process runs drop modules first imported during a run; C extensions cannot be
@@ -29,6 +31,20 @@ pytest_plugins = ["pytester"]
 collect_ignore = ["examples"]
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _digest_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Weight digests go to a temporary folder, never the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("digests")
+    old = os.environ.get("UREASON_DIGEST_CACHE")
+    os.environ["UREASON_DIGEST_CACHE"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("UREASON_DIGEST_CACHE", None)
+    else:
+        os.environ["UREASON_DIGEST_CACHE"] = old
+
 
 ARITH_SUITE = """\
 suite: demo/arithmetic

@@ -153,3 +153,20 @@ def test_calibrate_gate_refuses_a_run_below_the_floor(
     assert distributed.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     keys = {p.name for p in (pytester.path / ".store" / "calibration").glob("*.json")}
     assert len(keys) == 2 and cached[0].name in keys
+
+
+def test_cached_calibration_is_keyed_by_clip_weights_content(tmp_path: Path) -> None:
+    """A CLIP checkpoint replaced in place (same name and size) invalidates a cached
+    calibration."""
+    from pytest_ureason.calibration import cache_key
+
+    ckpt = tmp_path / "clip.pt"
+    ckpt.write_bytes(b"\x01" * 100)
+
+    def key(path: Path) -> str:
+        return cache_key(Judges(JudgeConfig("classical", clip_weights=str(path))), DEFAULT_GOLDENS)
+
+    first = key(ckpt)
+    ckpt.write_bytes(b"\x02" * 100)
+    assert key(ckpt) != first
+    assert key(ckpt) == key(ckpt)

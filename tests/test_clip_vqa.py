@@ -73,6 +73,62 @@ def test_clip_params_and_missing_weights() -> None:
         judges.clip()
 
 
+def test_clip_identity_follows_the_weights_content(tmp_path: Path) -> None:
+    """The CLIP identity (verdict evidence, cached-score keys) names the checkpoint and the
+    model config by content, not by file name or size."""
+    import shutil
+
+    from pytest_ureason.detect.clip import clip_identity
+    from pytest_ureason.detect.tiny import save_clip_config
+
+    config = save_clip_config(tmp_path / "cfg")
+    ckpt = tmp_path / "clip.pt"
+    ckpt.write_bytes(b"\x01" * 1000)
+    first = clip_identity(str(config), str(ckpt)).version
+    assert first.startswith("clip-ureason-tiny-clip-c") and "-sha-" in first
+    # The same checkpoint copied under another name and folder: the same identity.
+    copy = tmp_path / "elsewhere" / "renamed.pt"
+    copy.parent.mkdir()
+    shutil.copy(ckpt, copy)
+    assert clip_identity(str(config), str(copy)).version == first
+    # Replaced in place with the same name and size: a new identity.
+    ckpt.write_bytes(b"\x02" * 1000)
+    assert clip_identity(str(config), str(ckpt)).version != first
+    # A model config edited in place (same file name, so the same architecture name): new too.
+    again = clip_identity(str(config), str(ckpt)).version
+    config.write_text(config.read_text().replace('"embed_dim": 32', '"embed_dim": 16'))
+    assert clip_identity(str(config), str(ckpt)).version != again
+    assert clip_identity("ViT-B-16", "random").version == "clip-ViT-B-16-random"
+    with pytest.raises(DetectorUnavailable, match="no such model config file"):
+        clip_identity(str(tmp_path / "none.json"), "random")
+
+
+def test_clip_verdict_carries_the_loaded_checkpoint_identity(tmp_path: Path) -> None:
+    """A real open_clip checkpoint loaded from a file: verdicts and cached scores use its
+    content identity."""
+    open_clip = pytest.importorskip("open_clip")
+    import torch
+
+    from pytest_ureason.detect.clip import clip_identity
+    from pytest_ureason.detect.tiny import save_clip_config
+
+    config = save_clip_config(tmp_path / "cfg")
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model(config.stem, pretrained=None)
+    ckpt = tmp_path / "tiny-clip.pt"
+    torch.save(model.state_dict(), ckpt)
+    judges = Judges(JudgeConfig("classical", clip_model=str(config), clip_weights=str(ckpt)))
+    store = Store(tmp_path / "store")
+    obs = Observation(IMAGE, judges=judges, cache=StoredEvidence(store, "img"))
+    verdict = evaluate("clip", ClipParams(text="apples", min_score=-1.0), obs)
+    version = clip_identity(str(config), str(ckpt)).version
+    assert verdict.evidence["model"] == judges.clip().version == version
+    assert verdict.detector == "clip:ureason-tiny-clip"
+    saved = [p.name for p in store.root.rglob("*.json")]
+    assert saved and all(version in name for name in saved)
+
+
 @pytest.mark.parametrize(
     ("expected", "answer", "match", "ok"),
     [

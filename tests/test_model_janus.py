@@ -72,10 +72,21 @@ def test_pytest_run_all_conditions_with_tiny_janus(
     assert json.loads((pytester.path / "c.json").read_text())["throughput"]["images"] == 9
     again.assert_outcomes(failed=9)
     guided.assert_outcomes(failed=9)
-    # New weights (here: a weights file rewritten, so its fingerprint changes): regenerated.
+    # The weights fingerprint is their content: a touched file is the same weights (reused)...
     weights = janus_dir / "model.safetensors"
     stat = weights.stat()
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    touched = pytester.runpytest(*base, "--ureason-json=t.json")
+    assert json.loads((pytester.path / "t.json").read_text())["throughput"]["reused"] == 9
+    touched.assert_outcomes(failed=9)
+    # ...new weights under the same file name (same size, other values) are regenerated.
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(weights)
+    name = next(n for n, t in sorted(tensors.items()) if t.is_floating_point())
+    tensors[name] = tensors[name] + 0.5
+    save_file(tensors, weights, metadata={"format": "pt"})
+    assert weights.stat().st_size == stat.st_size
     rewritten = pytester.runpytest(*base, "--ureason-json=d.json")
     assert json.loads((pytester.path / "d.json").read_text())["throughput"]["images"] == 9
     rewritten.assert_outcomes(failed=9)

@@ -5,6 +5,22 @@ Two families, one class: OWLv2 (``Owlv2ForObjectDetection``) and Grounding DINO
 a ``save_pretrained`` folder with ``config.json``, the processor files and the weights) or from
 the user's Hugging Face cache of the default checkpoint; nothing is ever downloaded.
 
+Every label is scored on its own, so a box's score for "apple" never depends on what else
+was asked for in the same pass:
+
+* OWLv2 embeds one text query per label and scores every box against each query; the score of
+  a box for label L is the sigmoid of its logit for L's query. (transformers'
+  ``post_process_object_detection`` keeps, per box, only the best query and its sigmoid: a box
+  that scores 0.9 as "car" and 0.25 as "apple" would be a 0.9 "car" and never an "apple",
+  and a box scoring best as "apple" would count as an apple with whatever its top score was.)
+  Boxes are scaled back to pixels by the longer image side, since OWLv2 pads images to a square
+  at the bottom and right, as in transformers.
+* Grounding DINO gets one prompt per label (``"apple."``), never the labels joined into one
+  caption, whose token spans bleed into each other and mislabel boxes. The score of a box is the
+  highest sigmoid over the label's own tokens (the prompt's special tokens and the trailing
+  period excluded), and the box carries the label it was queried for. Prompts of the same token
+  length are batched together (with the images), so no prompt is ever padded.
+
 Both backends return boxes and scores (neither transformers class predicts masks), so an
 object's color is read from the core of its box (:func:`pytest_ureason.detect.color.region_color`).
 OWLv2 predicts one box per image patch, so overlapping boxes of one label are merged by
@@ -13,7 +29,6 @@ non-maximum suppression before anything is counted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from pathlib import Path
@@ -23,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pytest_ureason.detect import NMS_IOU, THRESHOLDS, DetectorUnavailable, detector_version
+from pytest_ureason.fingerprint import content_fingerprint
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -36,8 +52,6 @@ DEFAULT_CHECKPOINTS = {
 }
 #: ``config.json``'s ``model_type`` of each family.
 MODEL_TYPES = {"owlv2": "owlv2", "grounding-dino": "grounding-dino"}
-#: Grounding DINO's reference threshold for a token to name a box.
-TEXT_THRESHOLD = 0.25
 BATCH_SIZE = 8
 #: Candidate boxes per label considered by NMS (the best-scoring ones): more than any count
 #: a suite asks about, and it bounds the work when scores are flat (random weights).
@@ -71,15 +85,6 @@ def find_weights(name: str, path: str | None = None) -> Path | None:
     return None
 
 
-def _weights_fingerprint(folder: Path) -> str:
-    """A cheap fingerprint of a weights folder: its config and each file's name and size."""
-    h = hashlib.sha256((folder / "config.json").read_bytes())
-    for f in sorted(folder.iterdir()):
-        if f.is_file():
-            h.update(f"{f.name}:{f.stat().st_size}".encode())
-    return h.hexdigest()[:12]
-
-
 def nms(boxes: NDArray[np.float64], scores: NDArray[np.float64], iou: float) -> list[int]:
     """Indices kept by greedy non-maximum suppression, best score first (at most
     :data:`MAX_PER_LABEL` candidates are considered)."""
@@ -99,16 +104,14 @@ def nms(boxes: NDArray[np.float64], scores: NDArray[np.float64], iou: float) -> 
     return keep
 
 
-def query(name: str, label: str) -> str:
-    """The text query for ``label``: OWLv2 was trained on "a photo of a ..." captions."""
-    return f"a photo of a {label}" if name == "owlv2" else label
+def prompt(name: str, label: str) -> str:
+    """The text of one label as the model reads it: OWLv2 was trained on "a photo of a ..."
+    captions; Grounding DINO reads period-terminated phrases."""
+    return f"a photo of a {label}" if name == "owlv2" else f"{label}."
 
 
-def label_of_phrase(phrase: str, labels: list[str]) -> str | None:
-    """The label a Grounding DINO phrase names: the longest label it contains."""
-    phrase = f" {' '.join(phrase.lower().replace('.', ' ').split())} "
-    hits = [lb for lb in labels if f" {lb.lower()} " in phrase]
-    return max(hits, key=len) if hits else None
+#: Per label: the boxes (n x 4, pixels, corners) and their scores for that label.
+Scored = dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
 
 
 class OpenVocabularyDetector:
@@ -184,79 +187,122 @@ class OpenVocabularyDetector:
         self.folder = folder
         self.floor = min(THRESHOLDS[name].values()) if floor is None else floor
         self.batch_size = max(1, batch_size)
-        self.version = f"{detector_version(name)}-w{_weights_fingerprint(folder)}-f{self.floor:g}"
+        # The weights by content (the same weights copied elsewhere share cached outputs; weights
+        # replaced in place under the same names do not).
+        self.version = f"{detector_version(name)}-w{content_fingerprint(folder)}-f{self.floor:g}"
         self._lock = threading.Lock()
 
     def detect(self, images: list[Image.Image], labels: list[str]) -> list[list[Detection]]:
-        """Detections of ``labels`` in each image, scores at or above the floor, after NMS."""
+        """Detections of ``labels`` in each image, scores at or above the floor, after NMS per
+        label. A label's detections do not depend on the other labels asked for."""
+        labels = list(dict.fromkeys(labels))
         out: list[list[Detection]] = [[] for _ in images]
         if not labels:
             return out
-        # Batch images of one size together: padding a smaller image changes what Grounding
-        # DINO sees, so a verdict would depend on its batch-mates.
+        # Batch images of one size together: padding a smaller image changes what the model
+        # sees, so a verdict would depend on its batch-mates.
         by_size: dict[tuple[int, int], list[int]] = {}
         for i, im in enumerate(images):
             by_size.setdefault(im.size, []).append(i)
         for indices in by_size.values():
-            for start in range(0, len(indices), self.batch_size):
-                part = indices[start : start + self.batch_size]
-                chunk = [images[i].convert("RGB") for i in part]
-                with self._lock:
-                    raw = self._forward(chunk, labels)
-                for i, im, r in zip(part, chunk, raw, strict=True):
-                    out[i] = self._detections(im, r, labels)
+            rgb = {i: images[i].convert("RGB") for i in indices}
+            if self.name == "owlv2":
+                scored = self._owlv2(rgb, labels)
+            else:
+                scored = self._grounding_dino(rgb, labels)
+            for i in indices:
+                out[i] = self._detections(rgb[i], scored[i], labels)
         return out
 
-    def _forward(self, images: list[Image.Image], labels: list[str]) -> list[dict[str, Any]]:
+    def _owlv2(self, images: dict[int, Image.Image], labels: list[str]) -> dict[int, Scored]:
+        """Per image and label: (boxes, scores) of the boxes whose score *for that label's
+        query* reaches the floor."""
         import torch
 
-        sizes = [(im.height, im.width) for im in images]
-        if self.name == "owlv2":
-            texts: Any = [[query(self.name, lb) for lb in labels]] * len(images)
-        else:
-            texts = [". ".join(labels) + "."] * len(images)
-        inputs = self.processor(images=images, text=texts, return_tensors="pt", padding=True)
-        inputs = inputs.to(self.device)
-        with torch.inference_mode():
-            outputs = self.model(**inputs)
-        if self.name == "owlv2":
-            results: list[dict[str, Any]] = self.processor.post_process_grounded_object_detection(
-                outputs, threshold=self.floor, target_sizes=sizes
-            )
-            for r in results:
-                r["names"] = [labels[int(i)] for i in r["labels"]]
-        else:
-            results = self.processor.post_process_grounded_object_detection(
-                outputs,
-                inputs["input_ids"],
-                threshold=self.floor,
-                text_threshold=TEXT_THRESHOLD,
-                target_sizes=sizes,
-            )
-            for r in results:
-                r["names"] = [label_of_phrase(str(p), labels) for p in r["text_labels"]]
-        return results
+        indices = list(images)
+        scored: dict[int, Scored] = {}
+        texts = [prompt(self.name, lb) for lb in labels]
+        for start in range(0, len(indices), self.batch_size):
+            part = indices[start : start + self.batch_size]
+            chunk = [images[i] for i in part]
+            with self._lock, torch.inference_mode():
+                inputs = self.processor(
+                    images=chunk, text=[texts] * len(chunk), return_tensors="pt", padding=True
+                ).to(self.device)
+                outputs = self.model(**inputs)
+            probs = torch.sigmoid(outputs.logits.float()).cpu().numpy()  # (B, boxes, queries)
+            boxes = _corners(outputs.pred_boxes.float().cpu().numpy())
+            for b, i in enumerate(part):
+                im = images[i]
+                side = max(im.width, im.height)  # OWLv2 pads to a square (bottom, right)
+                pixels = boxes[b] * side
+                scored[i] = {
+                    lb: _above(pixels, probs[b, :, q], self.floor) for q, lb in enumerate(labels)
+                }
+        return scored
 
-    def _detections(
-        self, image: Image.Image, result: dict[str, Any], labels: list[str]
-    ) -> list[Detection]:
+    def _grounding_dino(
+        self, images: dict[int, Image.Image], labels: list[str]
+    ) -> dict[int, Scored]:
+        """Per image and label: (boxes, scores) from the label's own prompt, the score being the
+        best sigmoid over the label's tokens."""
+        import torch
+
+        tokenizer = self.processor.tokenizer
+        with self._lock:
+            length = {lb: len(tokenizer(prompt(self.name, lb))["input_ids"]) for lb in labels}
+        # One token length per batch, so no prompt is ever padded.
+        groups: dict[int, list[tuple[int, str]]] = {}
+        for lb in labels:
+            groups.setdefault(length[lb], []).extend((i, lb) for i in images)
+        scored: dict[int, Scored] = {i: {} for i in images}
+        batches = [
+            group[start : start + self.batch_size]
+            for group in groups.values()
+            for start in range(0, len(group), self.batch_size)
+        ]
+        for part in batches:
+            with self._lock, torch.inference_mode():
+                inputs = self.processor(
+                    images=[images[i] for i, _ in part],
+                    text=[prompt(self.name, lb) for _, lb in part],
+                    return_tensors="pt",
+                ).to(self.device)
+                outputs = self.model(**inputs)
+            probs = torch.sigmoid(outputs.logits.float()).cpu().numpy()  # (R, boxes, tokens)
+            boxes = _corners(outputs.pred_boxes.float().cpu().numpy())
+            ids = inputs["input_ids"].cpu().numpy()
+            for r, (i, lb) in enumerate(part):
+                own = self._label_tokens(ids[r])
+                score = probs[r][:, : len(own)][:, own].max(axis=1)
+                im = images[i]
+                pixels = boxes[r] * np.array([im.width, im.height, im.width, im.height], float)
+                scored[i][lb] = _above(pixels, score, self.floor)
+        return scored
+
+    def _label_tokens(self, ids: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Which positions of a Grounding DINO prompt are the label's own words (not the
+        start, end and padding tokens, nor the closing period)."""
+        tokenizer = self.processor.tokenizer
+        marks = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+        other = {*(m for m in marks if m is not None), tokenizer.convert_tokens_to_ids(".")}
+        own = np.array([int(t) not in other for t in ids], dtype=bool)
+        if not own.any():
+            raise ValueError(f"Grounding DINO prompt {tokenizer.decode(ids)!r} has no label tokens")
+        return own
+
+    def _detections(self, image: Image.Image, scored: Scored, labels: list[str]) -> list[Detection]:
         from pytest_ureason.detect.color import background_lab, region_color
         from pytest_ureason.detect.scene import Detection
 
-        boxes = result["boxes"].detach().float().cpu().numpy().astype(np.float64)
-        scores = result["scores"].detach().float().cpu().numpy().astype(np.float64)
-        names = result["names"]
         rgb = np.asarray(image)
         background = background_lab(rgb)
         w, h = image.size
         found: list[Detection] = []
         for label in labels:
-            idx = [i for i, n in enumerate(names) if n == label]
-            if not idx:
-                continue
-            sel = np.array(idx, dtype=int)
-            for k in nms(boxes[sel], scores[sel], NMS_IOU):
-                x0, y0, x1, y1 = boxes[sel[k]]
+            boxes, scores = scored[label]
+            for k in nms(boxes, scores, NMS_IOU):
+                x0, y0, x1, y1 = boxes[k]
                 box = (
                     int(np.clip(x0, 0, w - 1)),
                     int(np.clip(y0, 0, h - 1)),
@@ -270,10 +316,24 @@ class OpenVocabularyDetector:
                     Detection(
                         label,
                         box,
-                        round(float(scores[sel[k]]), 4),
+                        round(float(scores[k]), 4),
                         reading.name,
                         round(reading.delta_e, 2),
                     )
                 )
         found.sort(key=lambda d: (d.box[1], d.box[0]))
         return found
+
+
+def _corners(boxes: NDArray[np.float32]) -> NDArray[np.float64]:
+    """(center x, center y, width, height) to (x0, y0, x1, y1), as float64."""
+    b = boxes.astype(np.float64)
+    half = b[..., 2:] / 2
+    return np.concatenate([b[..., :2] - half, b[..., :2] + half], axis=-1)
+
+
+def _above(
+    boxes: NDArray[np.float64], scores: NDArray[np.float32], floor: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    keep = scores >= floor
+    return boxes[keep], scores[keep].astype(np.float64)

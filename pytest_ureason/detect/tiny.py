@@ -20,7 +20,11 @@ from typing import Any
 
 from pytest_ureason import vocabulary
 
-_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<|startoftext|>", "<|endoftext|>"]
+_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<|startoftext|>"]
+#: Last, so that it has the highest id, as in CLIP's vocabulary: CLIP-style text towers (OWLv2's)
+#: pool the hidden state at ``input_ids.argmax()``, which must be the end token, or every query
+#: would be pooled at the same early word and embed alike whatever its label.
+_END = "<|endoftext|>"
 
 
 def _words() -> list[str]:
@@ -28,7 +32,7 @@ def _words() -> list[str]:
     for obj in vocabulary.objects():
         words.update(obj.name.split())
         words.update(obj.plural.split())
-    return _SPECIAL + sorted(words)
+    return [*_SPECIAL, *sorted(words), _END]
 
 
 def word_tokenizer(kind: str, max_length: int) -> Any:
@@ -65,7 +69,7 @@ def owlv2(size: str = "tiny") -> tuple[Any, Any]:
 
     n = len(_words())
     # Our tokenizer's ids of its start, end and padding tokens (CLIP's lie outside it).
-    ids = dict(bos_token_id=5, eos_token_id=6, pad_token_id=0)
+    ids = dict(bos_token_id=5, eos_token_id=n - 1, pad_token_id=0)
     if size == "tiny":
         side = 64
         text = dict(

@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.fingerprint import library_versions, path_fingerprint, source_fingerprint
+from pytest_ureason.fingerprint import content_fingerprint, library_versions, source_fingerprint
 from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
 from pytest_ureason.models.janus import reasoning_instruction, template_settings
@@ -192,7 +192,7 @@ class CompositeModel:
             "libraries": library_versions("torch", "transformers", "diffusers"),
         }
         self.revision = (
-            f"composite-llm-{path_fingerprint(llm_dir)}-pipe-{path_fingerprint(pipe_dir)}-"
+            f"composite-llm-{content_fingerprint(llm_dir)}-pipe-{content_fingerprint(pipe_dir)}-"
             f"{source_fingerprint('pytest_ureason.models.composite')}"
         )
 

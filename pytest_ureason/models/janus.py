@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.fingerprint import (
+    content_fingerprint,
     library_versions,
-    path_fingerprint,
     source_fingerprint,
     text_fingerprint,
 )
@@ -106,7 +106,7 @@ class JanusProModel:
             folder, dtype=getattr(torch, self.dtype_name)
         )
         processor = JanusProcessor.from_pretrained(folder)
-        self._attach(model, processor, f"{folder.name}-{path_fingerprint(folder)}")
+        self._attach(model, processor, content_fingerprint(folder))
 
     @classmethod
     def from_components(
