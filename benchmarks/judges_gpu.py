@@ -5,7 +5,10 @@ accuracy, decide the time), at several batch sizes.
 For each model and dtype it prints the forward pass alone (inputs already on the device,
 CUDA synchronised) and, for OWLv2 and Grounding DINO, the whole detector as the plugin runs it
 (:class:`~pytest_ureason.detect.openvocab.OpenVocabularyDetector`: preprocessing on the CPU,
-forward, post-processing, NMS, color naming), in milliseconds per image. Rows are written to
+forward, post-processing, NMS, color naming), in milliseconds per image, for the four labels of
+:data:`LABELS`. OWLv2's forward pass scores all four queries at once; Grounding DINO's forward
+row is one label's prompt, and its detector runs one prompt per label (four passes per image),
+as the plugin does. Rows are written to
 ``--out`` (JSON lines) as they are measured, so a crash keeps what was done.
 
     python benchmarks/judges_gpu.py --device cuda --out judges_gpu.jsonl
@@ -67,7 +70,7 @@ def bench_detector(name: str, args: argparse.Namespace, out: Path | None) -> Non
     import torch
 
     from pytest_ureason.detect import tiny
-    from pytest_ureason.detect.openvocab import OpenVocabularyDetector
+    from pytest_ureason.detect.openvocab import OpenVocabularyDetector, prompt
 
     build = tiny.owlv2 if name == "owlv2" else tiny.grounding_dino
     processor, model = build(args.size)
@@ -80,10 +83,10 @@ def bench_detector(name: str, args: argparse.Namespace, out: Path | None) -> Non
         model.to(torch_dtype)
         for batch in args.batch_list:
             ims = images(batch)
-            if name == "owlv2":
-                texts: Any = [[f"a photo of a {lb}" for lb in LABELS]] * batch
-            else:
-                texts = [". ".join(LABELS) + "."] * batch
+            if name == "owlv2":  # one pass scores every label's query
+                texts: Any = [[prompt(name, lb) for lb in LABELS]] * batch
+            else:  # one pass per label: this is one label's prompt
+                texts = [prompt(name, LABELS[0])] * batch
             inputs = processor(images=ims, text=texts, return_tensors="pt", padding=True)
             inputs = {
                 k: (v.to(args.device, torch_dtype) if v.is_floating_point() else v.to(args.device))

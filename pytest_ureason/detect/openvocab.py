@@ -11,8 +11,8 @@ was asked for in the same pass:
 * OWLv2 embeds one text query per label and scores every box against each query; the score of
   a box for label L is the sigmoid of its logit for L's query. (transformers'
   ``post_process_object_detection`` keeps, per box, only the best query and its sigmoid: a box
-  that scores 0.9 as "car" and 0.25 as "apple" would be a 0.9 "car" and never an "apple",
-  and a box scoring best as "apple" would count as an apple with whatever its top score was.)
+  that scores 0.9 as "car" and 0.25 as "apple" would be a 0.9 "car" and never an "apple", and
+  whether it is an apple would depend on whether "car" was asked for too.)
   Boxes are scaled back to pixels by the longer image side, since OWLv2 pads images to a square
   at the bottom and right, as in transformers.
 * Grounding DINO gets one prompt per label (``"apple."``), never the labels joined into one
@@ -122,7 +122,7 @@ class OpenVocabularyDetector:
         path: a local weights folder; None looks in the Hugging Face cache.
         device: ``cpu``, ``cuda``, ``cuda:1``...; None picks the worker's GPU when there is one.
         floor: the lowest score kept (default: the family's lowest assertion threshold).
-        batch_size: images per forward pass.
+        batch_size: images per forward pass (Grounding DINO: image-prompt pairs).
 
     Raises:
         DetectorUnavailable: transformers/torch missing, or no weights where we looked.
