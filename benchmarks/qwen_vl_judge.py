@@ -34,7 +34,8 @@ def scenes(n: int, side: int) -> list[Any]:
     from pytest_ureason.render import render_scene
     from pytest_ureason.scene import parse_scene
 
-    return [render_scene(parse_scene(f"{i % 5 + 1} red apples and a cup"), i, side) for i in range(n)]
+    scene = [parse_scene(f"{i % 5 + 1} red apples and a cup") for i in range(n)]
+    return [render_scene(s, i, side) for i, s in enumerate(scene)]
 
 
 def build(size: str, device: str, dtype: str) -> tuple[Any, Any]:
@@ -93,11 +94,14 @@ def main() -> None:
         else f"CPU ({torch.get_num_threads()} threads)"
     )
     params = sum(p.numel() for p in model.parameters()) / 1e9
-    print(f"qwen2.5-vl {args.size}: {params:.2f} B parameters, {dtype}, on {where}, built in "
-          f"{built:.1f} s; {args.side}x{args.side} images, {args.max_new_tokens} new tokens")
+    print(
+        f"qwen2.5-vl {args.size}: {params:.2f} B parameters, {dtype}, on {where}, built in "
+        f"{built:.1f} s; {args.side}x{args.side} images, {args.max_new_tokens} new tokens"
+    )
     print(f"{'batch':>6}{'images':>8}{'seconds':>10}{'images/s':>10}{'ms/image':>10}")
-    pool = scenes(max(args.images, args.single_images, *map(int, args.batches.split(","))),
-                  args.side)
+    pool = scenes(
+        max(args.images, args.single_images, *map(int, args.batches.split(","))), args.side
+    )
     base = None
     for batch in (int(b) for b in args.batches.split(",")):
         adapter = QwenVLModel.from_components(

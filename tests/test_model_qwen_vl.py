@@ -15,7 +15,7 @@ import pytest
 
 # Loaded before any in-process pytester run (a C extension cannot be imported twice).
 import torch
-import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl  # noqa: F401
+import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl
 import transformers.models.qwen3_vl.modeling_qwen3_vl  # noqa: F401
 from PIL import Image
 
@@ -101,8 +101,8 @@ def test_out_of_memory_halves_the_batch(qwen_dir: Path) -> None:
         model.answer(images[:4], questions[:4], [0] * 4)
     assert sizes == [4, 2, 1, 1, 2, 1, 1]
     sizes.clear()
-    model._generate = lambda batch, tokens: tight(batch, tokens) if len(batch) > 1 else real(
-        batch, tokens
+    model._generate = lambda batch, tokens: (
+        tight(batch, tokens) if len(batch) > 1 else real(batch, tokens)
     )
     assert model.answer(images[:4], questions[:4], [0] * 4) == expected
     assert sizes == [4, 2, 2]
@@ -127,9 +127,7 @@ def test_revision_follows_weights_and_settings(qwen_dir: Path) -> None:
     assert load_model("qwen-vl", str(qwen_dir), {}).revision != base.revision
 
 
-def test_missing_weights_say_where_and_how(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_weights_say_where_and_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelLoadError, match=r"no config\.json in nowhere \(missing folder\);"):
         load_model("qwen-vl", "nowhere", {})
     with pytest.raises(ModelLoadError, match=r"hf download Qwen/Qwen2\.5-VL-7B-Instruct"):

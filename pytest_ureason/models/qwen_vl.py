@@ -2,9 +2,10 @@
 
 A vision-language model that reads images and text but draws nothing: its place is the judge
 of ``vqa`` assertions (``--judge qwen-vl --judge-path DIR``) and the reasoner of text-only
-studies. The class is chosen from the checkpoint's ``config.json``: ``model_type`` ``qwen2_5_vl``
-loads ``Qwen2_5_VLForConditionalGeneration``, ``qwen3_vl`` loads ``Qwen3VLForConditionalGeneration``;
-the processor (chat template, image processor) comes from the same folder via ``AutoProcessor``.
+studies. The class is chosen from the checkpoint's ``config.json``: ``model_type``
+``qwen2_5_vl`` loads ``Qwen2_5_VLForConditionalGeneration``, ``qwen3_vl`` loads
+``Qwen3VLForConditionalGeneration``; the processor (chat template, image processor) comes from
+the same folder via ``AutoProcessor``.
 
 * ``answer``: one ``generate`` per batch of up to ``batch_size`` questions, with and without
   images mixed, prompts left-padded. Greedy by default. With ``temperature`` > 0 each item is
@@ -45,6 +46,9 @@ from pytest_ureason.models.options import Options
 if TYPE_CHECKING:
     import torch
     from PIL import Image
+
+#: One question: (its image or None, the question, its seed).
+Item = tuple["Image.Image | None", str, int]
 
 DEFAULT_REPO = "Qwen/Qwen2.5-VL-7B-Instruct"
 #: ``model_type`` in the checkpoint's config.json -> the ``transformers`` class that loads it.
@@ -131,7 +135,8 @@ class QwenVLModel:
             )
         model_class = getattr(transformers, CLASSES[kind])
         model = model_class.from_pretrained(folder, dtype=getattr(torch, self.dtype_name))
-        processor = transformers.AutoProcessor.from_pretrained(folder)
+        auto: Any = transformers.AutoProcessor
+        processor = auto.from_pretrained(folder)
         self._attach(model, processor, f"{folder.name}-{path_fingerprint(folder)}")
 
     @classmethod
@@ -211,7 +216,7 @@ class QwenVLModel:
         messages = [{"role": "user", "content": content}]
         return str(self.processor.apply_chat_template(messages, add_generation_prompt=True))
 
-    def _generate(self, batch: list[tuple[Image.Image | None, str, int]], tokens: int) -> list[str]:
+    def _generate(self, batch: list[Item], tokens: int) -> list[str]:
         """One ``generate`` call for a batch of (image or None, question, seed)."""
         import torch
         from transformers import LogitsProcessorList
@@ -243,7 +248,7 @@ class QwenVLModel:
         decoded = self.processor.batch_decode(out[:, length:], skip_special_tokens=True)
         return [text.strip() for text in decoded]
 
-    def _batched(self, items: list[tuple[Image.Image | None, str, int]], tokens: int) -> list[str]:
+    def _batched(self, items: list[Item], tokens: int) -> list[str]:
         """Generate in batches of ``batch_size``; out of memory halves a batch, down to one."""
         import torch
 
@@ -271,7 +276,9 @@ class QwenVLModel:
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Think each task through in text, ending with the picture to draw if it can."""
-        items = [(None, reasoning_instruction(p), s) for p, s in zip(prompts, seeds, strict=True)]
+        items: list[Item] = [
+            (None, reasoning_instruction(p), s) for p, s in zip(prompts, seeds, strict=True)
+        ]
         return self._batched(items, self.reason_tokens)
 
     def generate(

@@ -82,7 +82,7 @@ def qwen_tokenizer(vocab_size: int = 400) -> Any:
     )
 
 
-def _token_ids() -> dict[str, int]:
+def _token_ids() -> dict[str, Any]:
     return {
         "image_token_id": IMAGE_ID,
         "video_token_id": VIDEO_ID,
@@ -105,11 +105,11 @@ def qwen_vl_config(family: str = "qwen2_5_vl", size: str = "tiny", vocab_size: i
 
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    tokens = {"bos_token_id": None, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID}
+    tokens: dict[str, Any] = {"bos_token_id": None, "eos_token_id": EOS_ID, "pad_token_id": PAD_ID}
     if size == "7b":
         if family != "qwen2_5_vl":
             raise ValueError("size '7b' is Qwen2.5-VL-7B's shape; use family 'qwen2_5_vl'")
-        text = {
+        text: dict[str, Any] = {
             "vocab_size": 152064,
             "hidden_size": 3584,
             "intermediate_size": 18944,
@@ -125,7 +125,7 @@ def qwen_vl_config(family: str = "qwen2_5_vl", size: str = "tiny", vocab_size: i
             },
             **tokens,
         }
-        vision = {
+        vision: dict[str, Any] = {
             "depth": 32,
             "hidden_size": 1280,
             "intermediate_size": 3420,
@@ -152,7 +152,7 @@ def qwen_vl_config(family: str = "qwen2_5_vl", size: str = "tiny", vocab_size: i
         "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
         **tokens,
     }
-    vision: dict[str, Any] = {
+    vision = {
         "depth": 2,
         "hidden_size": 32,
         "intermediate_size": 64,
@@ -201,15 +201,13 @@ def qwen_vl_processor(
     )
     tokenizer = tokenizer if tokenizer is not None else qwen_tokenizer()
     if config.model_type == "qwen3_vl":
-        video = Qwen3VLVideoProcessor(patch_size=patch, merge_size=merge)
+        video: Any = Qwen3VLVideoProcessor(patch_size=patch, merge_size=merge)
         return Qwen3VLProcessor(images, tokenizer, video, chat_template=QWEN_CHAT_TEMPLATE)
     video = Qwen2VLVideoProcessor(patch_size=patch, merge_size=merge)
     return Qwen2_5_VLProcessor(images, tokenizer, video, chat_template=QWEN_CHAT_TEMPLATE)
 
 
-def build_qwen_vl_checkpoint(
-    folder: str | Path, family: str = "qwen2_5_vl", seed: int = 0
-) -> Path:
+def build_qwen_vl_checkpoint(folder: str | Path, family: str = "qwen2_5_vl", seed: int = 0) -> Path:
     """Save a tiny random-weight Qwen2.5-VL or Qwen3-VL checkpoint in ``folder``; return it."""
     import torch
     from transformers import (
