@@ -95,7 +95,7 @@ def main() -> None:
     )
     params = sum(p.numel() for p in model.parameters()) / 1e9
     print(
-        f"qwen2.5-vl {args.size}: {params:.3f} B parameters, {dtype}, on {where}, built in "
+        f"qwen2.5-vl {args.size}: {params * 1000:,.1f} M parameters, {dtype}, on {where}, built in "
         f"{built:.1f} s; {args.side}x{args.side} images, {args.max_new_tokens} new tokens"
     )
     print(f"{'batch':>6}{'images':>8}{'seconds':>10}{'images/s':>10}{'ms/image':>10}")
