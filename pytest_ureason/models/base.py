@@ -73,6 +73,7 @@ BUILTIN: dict[str, str] = {
     "janus-pro": "pytest_ureason.models.janus:JanusProModel",
     "composite": "pytest_ureason.models.composite:CompositeModel",
     "http": "pytest_ureason.models.http:HttpModel",
+    "qwen-vl": "pytest_ureason.models.qwen_vl:QwenVLModel",
 }
 
 
