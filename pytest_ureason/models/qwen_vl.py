@@ -37,14 +37,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.batching import Failed, run_batched
-from pytest_ureason.fingerprint import path_fingerprint, source_fingerprint
+from pytest_ureason.fingerprint import content_fingerprint, source_fingerprint
+from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
-from pytest_ureason.models.janus import _oom_guard, reasoning_instruction
-from pytest_ureason.models.janus_decode import hashed_gumbel, seed_mix
+from pytest_ureason.models.janus import reasoning_instruction
 from pytest_ureason.models.options import Options
+from pytest_ureason.models.sampling import sampling_kwargs
 
 if TYPE_CHECKING:
-    import torch
     from PIL import Image
 
 #: One question: (its image or None, the question, its seed).
@@ -86,28 +86,6 @@ def find_weights(model_path: str | None, repo: str) -> Path:
         ) from None
 
 
-class GumbelSampler:
-    """A logits processor: temperature, then per-row Gumbel noise hashed from the row's seed.
-
-    Used with greedy decoding, the argmax of ``logits / T + gumbel`` is a sample of
-    ``softmax(logits / T)`` that depends only on the row's seed and step.
-    """
-
-    def __init__(self, seeds: list[int], temperature: float, prompt_length: int):
-        self.mix = [seed_mix(s) for s in seeds]
-        self.temperature = temperature
-        self.prompt_length = prompt_length
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        step = torch.tensor(input_ids.shape[1] - self.prompt_length, device=scores.device)
-        mix = torch.tensor(self.mix, dtype=torch.int64, device=scores.device)[:, None]
-        codes = torch.arange(scores.shape[-1], device=scores.device)
-        noise = hashed_gumbel(mix, step, codes)
-        return scores.float() / self.temperature + noise
-
-
 class QwenVLModel:
     """Qwen2.5-VL / Qwen3-VL behind the batched protocol (see the module docstring).
 
@@ -137,7 +115,7 @@ class QwenVLModel:
         model = model_class.from_pretrained(folder, dtype=getattr(torch, self.dtype_name))
         auto: Any = transformers.AutoProcessor
         processor = auto.from_pretrained(folder)
-        self._attach(model, processor, f"{folder.name}-{path_fingerprint(folder)}")
+        self._attach(model, processor, content_fingerprint(folder))
 
     @classmethod
     def from_components(
@@ -219,7 +197,6 @@ class QwenVLModel:
     def _generate(self, batch: list[Item], tokens: int) -> list[str]:
         """One ``generate`` call for a batch of (image or None, question, seed)."""
         import torch
-        from transformers import LogitsProcessorList
 
         texts = [self._prompt(q, image is not None) for image, q, _ in batch]
         pictures = [image.convert("RGB") for image, _, _ in batch if image is not None]
@@ -231,19 +208,12 @@ class QwenVLModel:
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
         length = inputs["input_ids"].shape[1]
-        processors = LogitsProcessorList()
-        if self.temperature > 0:
-            seeds = [seed for _, _, seed in batch]
-            processors.append(GumbelSampler(seeds, self.temperature, length))
-        with torch.inference_mode(), _oom_guard():
+        seeds = [seed for _, _, seed in batch]
+        with torch.inference_mode(), oom_cleanup():
             out = self.model.generate(
                 **inputs,
                 max_new_tokens=tokens,
-                do_sample=False,  # sampling, when asked for, is the Gumbel processor's
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                logits_processor=processors,
+                **sampling_kwargs(seeds, self.temperature, length),
             )
         decoded = self.processor.batch_decode(out[:, length:], skip_special_tokens=True)
         return [text.strip() for text in decoded]
