@@ -93,6 +93,8 @@ class Throughput:
     reason_seconds: float = 0.0
     judge_calls: int = 0  # yes/no judge ``answer`` calls made in batches (judging.prefetch)
     judged: int = 0  # judge prompts answered by those calls
+    vqa_calls: int = 0  # ``--judge`` answer calls for ``vqa`` assertions, batched
+    vqa_judged: int = 0  # vqa questions answered by those calls
     stats: BatchStats = field(default_factory=BatchStats)
 
 

@@ -4,7 +4,8 @@ When a group's images are ready, :func:`prefetch` asks the yes/no judge about ev
 the group that has a ``judge`` assertion, one ``answer`` call per batch (``--batch-size``),
 and caches each full answer beside the image's other evidence (keyed by image bytes, judge
 identity, template hash and prompt), so items only read it and a rerun asks nothing again.
-The judge is ``--judge MODEL``, else the model under test as stand-in.
+The judge is ``--judge MODEL``, else the model under test as stand-in. The ``--judge``
+model's answers to a group's ``vqa`` questions are prefetched the same way.
 
 The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expectation sentence
 says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
@@ -80,11 +81,14 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
     from pytest_ureason.detect import DetectorUnavailable
     from pytest_ureason.harness import MODEL_ERRORS
 
+    _prefetch_vqa(runner, cases)
     if not any(expectation(c) for c in cases):
+        _prefetch_reasoning(runner, cases)
         return
     try:
         judge = runner.yesno_judge()
     except DetectorUnavailable:
+        _prefetch_reasoning(runner, cases)
         return  # the items skip with the reason
     jobs = list(_image_jobs(runner, judge, cases).values())
 
@@ -103,10 +107,69 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
     _prefetch_reasoning(runner, cases)
 
 
-def _counter(counts: Any) -> Any:
+def _prefetch_vqa(runner: Runner, cases: list[Case]) -> None:
+    """Ask the ``--judge`` model every ``vqa`` question of a group, one ``answer`` call per
+    batch, into the evidence cache that :meth:`Observation.vqa` reads (same key)."""
+    from PIL import Image
+
+    from pytest_ureason.detect import DetectorUnavailable
+    from pytest_ureason.harness import MODEL_ERRORS
+    from pytest_ureason.judges import shared
+    from pytest_ureason.observation import vqa_key
+    from pytest_ureason.store import StoredEvidence
+
+    wanted = [c for c in cases if any(spec.name == "vqa" for spec in c.instance.expect)]
+    if not wanted:
+        return
+    judges = shared(runner.settings.judges)
+    try:
+        model = judges.vqa()
+    except DetectorUnavailable:
+        return  # the items skip with the reason
+    harness = runner.harness
+    jobs: dict[tuple[str, str], tuple[Path, Any, str, str]] = {}
+    for case in wanted:
+        outcome = harness.outcomes.get(case)
+        if outcome is None or outcome.image_path is None:
+            continue
+        for spec in case.instance.expect:
+            if spec.name != "vqa":
+                continue
+            question = str(getattr(spec.params, "question", ""))
+            key = vqa_key(model, judges.config, question)
+            for path in {outcome.image_path, outcome.draft_path} - {None}:
+                assert path is not None
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                evidence = StoredEvidence(harness.store, digest)
+                if (digest, key) not in jobs and evidence.load(key) is None:
+                    jobs[(digest, key)] = (path, evidence, key, question)
+    todo = list(jobs.values())
+
+    def ask(batch: list[tuple[Path, Any, str, str]]) -> list[str]:
+        images: list[Image.Image | None] = []
+        for path, _, _, _ in batch:
+            with Image.open(io.BytesIO(path.read_bytes())) as img:
+                images.append(img.convert("RGB"))
+        answers = model.answer(images, [j[3] for j in batch], [0] * len(batch))
+        if not isinstance(answers, list) or len(answers) != len(batch):
+            raise TypeError(f"judge {model.name!r}: answer() must return {len(batch)} answers")
+        return [str(a) for a in answers]
+
+    size, counts = runner.settings.batch_size, harness.throughput
+    results = run_batched(ask, todo, size, catch=MODEL_ERRORS, on_batch=_counter(counts, vqa=True))
+    for job, answer in zip(todo, results, strict=True):
+        if not isinstance(answer, Failed):  # a failed batch: its items ask again, one by one
+            job[1].save(job[2], answer)
+
+
+def _counter(counts: Any, vqa: bool = False) -> Any:
     def count(n: int) -> None:
-        counts.judge_calls += 1
-        counts.judged += n
+        if vqa:
+            counts.vqa_calls += 1
+            counts.vqa_judged += n
+        else:
+            counts.judge_calls += 1
+            counts.judged += n
 
     return count
 

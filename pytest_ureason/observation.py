@@ -188,19 +188,11 @@ class Observation:
 
     def vqa(self, question: str) -> tuple[str, str]:
         """(the judge's full answer to ``question`` about the image, the judge's identity
-        ``name@revision``). The cache key holds the judge's name, revision, settings, weights
-        path and options."""
-        import json
-
-        from pytest_ureason.yesno import model_identity
-
+        ``name@revision``). The cache key (:func:`vqa_key`) holds the judge's name, revision,
+        settings, weights path and options; a batched prefetch may have filled it already."""
         model = self.judges.vqa()
         identity = f"{model.name}@{getattr(model, 'revision', '?')}"
-        cfg = self.judges.config
-        full = json.dumps(
-            model_identity(model, cfg.judge_path, dict(cfg.judge_args)), sort_keys=True, default=str
-        )
-        key = f"vqa-{model.name}-{_digest(full, question)}"
+        key = vqa_key(model, self.judges.config, question)
 
         def ask() -> str:
             answers = model.answer([self.image], [question], [0])
@@ -231,3 +223,18 @@ class Observation:
 
         record = self._cached(judge.key("image", prompt), ask)
         return str(record["text"]), judge
+
+
+def vqa_key(model: Any, config: JudgeConfig, question: str) -> str:
+    """The evidence-cache key of a ``vqa`` judge's answer to ``question``: the judge's name,
+    revision, settings, weights path and options, and the question."""
+    import json
+
+    from pytest_ureason.yesno import model_identity
+
+    full = json.dumps(
+        model_identity(model, config.judge_path, dict(config.judge_args)),
+        sort_keys=True,
+        default=str,
+    )
+    return f"vqa-{model.name}-{_digest(full, question)}"

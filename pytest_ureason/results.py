@@ -174,6 +174,11 @@ class ResultsCollector:
                 f"yes/no judge: {int(t.get('judged', 0))} prompts answered in "
                 f"{int(t['judge_calls'])} batched answer() calls (the rest from the store)"
             )
+        if t.get("vqa_calls"):
+            tr.write_line(
+                f"vqa judge: {int(t.get('vqa_judged', 0))} questions answered in "
+                f"{int(t['vqa_calls'])} batched answer() calls (the rest from the store)"
+            )
         if self.json_error is not None:
             tr.write_line(self.json_error, red=True, bold=True)
         elif self.settings.json_path is not None:

@@ -126,6 +126,8 @@ class Runner:
             "reason_seconds": t.reason_seconds,
             "judge_calls": t.judge_calls,
             "judged": t.judged,
+            "vqa_calls": t.vqa_calls,
+            "vqa_judged": t.vqa_judged,
             "workers": 1,
         }
 

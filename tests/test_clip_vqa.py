@@ -162,6 +162,7 @@ class CountingJudge(ReferenceModel):
 
     name = "counting-judge"
     calls: ClassVar[list[str]] = []
+    batches: ClassVar[list[int]] = []
 
     def __init__(self, path: str | None, options: dict[str, str]) -> None:
         super().__init__(None, {})
@@ -169,6 +170,7 @@ class CountingJudge(ReferenceModel):
 
     def answer(self, images: list[Any], questions: list[str], seeds: list[int]) -> list[str]:
         CountingJudge.calls.extend(questions)
+        CountingJudge.batches.append(len(questions))
         return super().answer(images, questions, seeds)
 
 
@@ -247,3 +249,32 @@ def test_fluent_vqa_and_clip_use_the_runs_judges(pytester: pytest.Pytester) -> N
         "--model", "reference", "--judge", "reference", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=2)
+
+
+def test_plugin_vqa_questions_go_to_the_judge_in_batches(pytester: pytest.Pytester) -> None:
+    """A group's vqa questions reach ``--judge`` in one ``answer`` call per batch, are cached
+    under the key the items read, and a rerun asks nothing."""
+    lines = ["suite: demo/vqa-batch", "task: counting", "instances:"]
+    for n in range(1, 7):
+        lines += [
+            f"  - id: apples-{n}",
+            f"    prompt: Draw {n} red apples.",
+            f"    refined: A picture of {n} red apples.",
+            "    expect:",
+            f'      - vqa: {{question: "How many apples are there?", answer: "{n}"}}',
+            '      - vqa: {question: "What color are the apples?", answer: "red"}',
+        ]
+    write(pytester.path / "suites" / "vqa.yaml", "\n".join(lines) + "\n")
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    args = ["suites", "--model", "reference", "--condition", "direct", "--judge",
+            "counting-judge", "--batch-size", "8", "-p", "no:cacheprovider"]  # fmt: skip
+    CountingJudge.batches.clear()
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=6)
+    # 6 instances in groups of up to 8: one group, 12 questions, 8 + 4 per answer() call.
+    assert CountingJudge.batches == [8, 4]
+    result.stdout.fnmatch_lines(["vqa judge: 12 questions answered in 2 batched answer() calls*"])
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=6)
+    assert CountingJudge.batches == [8, 4]  # all from the store
+    assert "vqa judge:" not in result.stdout.str()
