@@ -14,7 +14,7 @@ import json
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from pytest_ureason.models.base import load_model
 from pytest_ureason.render import render_scene
 from pytest_ureason.scene import parse_scene
 from tests.conftest import write
+from tests.json_handler import JsonHandler
 
 KEY = "sk-judge-key-never-in-reports"
 SERVED = "Qwen/Qwen2.5-VL-7B-Instruct"  # the name vLLM serves the judge under
@@ -36,19 +37,8 @@ class JudgeServer(ThreadingHTTPServer):
     bodies: list[dict[str, Any]]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: JudgeServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, code: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_POST(self) -> None:
         from pytest_ureason.models.reference import ReferenceModel

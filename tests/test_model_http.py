@@ -12,7 +12,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 
 from pytest_ureason.models.base import ModelLoadError, Unsupported, load_model
 from pytest_ureason.models.http import HttpModelError
+from tests.json_handler import JsonHandler
 
 KEY = "sk-test-5ecret-never-in-reports"
 
@@ -34,19 +35,8 @@ class FakeUMMServer(ThreadingHTTPServer):
     canned: list[tuple[int, dict[str, str], bytes]]  # replies served first, as they are
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     server: FakeUMMServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, code: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _canned(self) -> bool:
         if not self.server.canned:

@@ -47,21 +47,29 @@ _CORPUS = (
 )
 
 
-def byte_level_tokenizer(vocab_size: int = 400) -> Any:
-    """A byte-level BPE ``PreTrainedTokenizerFast`` with Janus' special tokens, built offline."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+def trained_byte_bpe(special_tokens: list[str], corpus: str, vocab_size: int = 400) -> Any:
+    """A byte-level BPE ``tokenizers.Tokenizer`` trained here on ``corpus`` (offline)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator([_CORPUS] * 4, trainer)
+    tok.train_from_iterator([corpus] * 4, trainer)
+    return tok
+
+
+def byte_level_tokenizer(vocab_size: int = 400) -> Any:
+    """A byte-level BPE ``PreTrainedTokenizerFast`` with Janus' special tokens, built offline."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = trained_byte_bpe(list(SPECIAL_TOKENS), _CORPUS, vocab_size)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{SPECIAL_TOKENS[0]} $A", special_tokens=[(SPECIAL_TOKENS[0], 0)]
     )

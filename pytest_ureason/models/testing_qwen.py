@@ -56,19 +56,11 @@ FAMILIES = ("qwen2_5_vl", "qwen3_vl")
 
 def qwen_tokenizer(vocab_size: int = 400) -> Any:
     """A byte-level BPE ``PreTrainedTokenizerFast`` with Qwen's special tokens, built offline."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(QWEN_SPECIAL_TOKENS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator([_CORPUS] * 4, trainer)
+    from pytest_ureason.models.testing import trained_byte_bpe
+
+    tok = trained_byte_bpe(list(QWEN_SPECIAL_TOKENS), _CORPUS, vocab_size)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token=QWEN_SPECIAL_TOKENS[EOS_ID],
