@@ -1,9 +1,11 @@
 """The judges of one worker: object detector, OCR, CLIP and the VQA judge model.
 
 A :class:`Judges` is built from a :class:`JudgeConfig` (the run's options) and loads each judge
-on first use, once per process (:func:`shared` keeps one per configuration), on the worker's
-device. A judge that cannot be loaded raises :class:`~pytest_ureason.detect.DetectorUnavailable`
-every time it is asked for, with the same message; the runner skips the items that need it.
+on first use, once per process (:func:`shared` keeps one per configuration; a judge model is
+kept once per name, weights and options, so configurations that differ only in their detector
+share it), on the worker's device. A judge that cannot be loaded raises
+:class:`~pytest_ureason.detect.DetectorUnavailable` every time it is asked for, with the same
+message; the runner skips the items that need it.
 """
 
 from __future__ import annotations
@@ -59,8 +61,6 @@ class Judges:
         self._slots: dict[str, _Slot] = {
             "detector": _Slot(),
             "clip": _Slot(),
-            "vqa": _Slot(),
-            "text": _Slot(),
         }
 
     def _get(self, key: str, load: Any) -> Any:
@@ -123,21 +123,11 @@ class Judges:
             DetectorUnavailable: no ``--judge`` given, or the adapter failed to load.
         """
         cfg = self.config
-
-        def load() -> UnifiedModel:
-            from pytest_ureason.models.base import ModelLoadError, load_model
-
-            if cfg.judge is None:
-                raise DetectorUnavailable(
-                    "vqa assertions need a judge model: pass --judge NAME (e.g. --judge reference)"
-                )
-            try:
-                return load_model(cfg.judge, cfg.judge_path, dict(cfg.judge_args))
-            except ModelLoadError as exc:
-                raise DetectorUnavailable(f"--judge {cfg.judge}: {exc}") from None
-
-        model: UnifiedModel = self._get("vqa", load)
-        return model
+        if cfg.judge is None:
+            raise DetectorUnavailable(
+                "vqa assertions need a judge model: pass --judge NAME (e.g. --judge reference)"
+            )
+        return _judge_model("--judge", cfg.judge, cfg.judge_path, cfg.judge_args)
 
     def yesno(self) -> YesNoJudge:
         """``--judge`` as a yes/no judge (see :mod:`pytest_ureason.yesno`).
@@ -162,16 +152,39 @@ class Judges:
         if cfg.text_judge is None:
             return None
 
-        def load() -> UnifiedModel:
-            from pytest_ureason.models.base import ModelLoadError, load_model
-
-            try:
-                return load_model(str(cfg.text_judge), cfg.text_judge_path, {})
-            except ModelLoadError as exc:
-                raise DetectorUnavailable(f"--text-judge {cfg.text_judge}: {exc}") from None
-
-        model: UnifiedModel = self._get("text", load)
+        model = _judge_model("--text-judge", cfg.text_judge, cfg.text_judge_path, ())
         return YesNoJudge.of(model, cfg.text_judge_path)
+
+
+@cache
+def _model_slot(name: str, path: str | None, args: tuple[tuple[str, str], ...]) -> _Slot:
+    """One slot per judge model (name, weights, options) in this process, whatever else the
+    judge configurations differ in (a suite's own detector): a judge is loaded once."""
+    return _Slot()
+
+
+def _judge_model(
+    flag: str, name: str, path: str | None, args: tuple[tuple[str, str], ...]
+) -> UnifiedModel:
+    """The judge model ``name`` (loaded on first use, shared by every configuration naming
+    it with the same weights and options).
+
+    Raises:
+        DetectorUnavailable: the adapter failed to load (every time, with the same message).
+    """
+    from pytest_ureason.models.base import ModelLoadError, load_model
+
+    slot = _model_slot(name, path, args)
+    with slot.lock:
+        if slot.value is None and slot.error is None:
+            try:
+                slot.value = load_model(name, path, dict(args))
+            except ModelLoadError as exc:
+                slot.error = str(exc)
+        if slot.error is not None:
+            raise DetectorUnavailable(f"{flag} {name}: {slot.error}")
+        model: UnifiedModel = slot.value
+        return model
 
 
 @cache

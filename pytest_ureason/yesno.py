@@ -198,11 +198,13 @@ def model_identity(
     model: UnifiedModel, path: str | None = None, args: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """What makes a judge model's answers what they are: name, revision, settings, weights
-    path and options (all part of a judge cache key)."""
+    path and options (all part of a judge cache key), less the options the adapter names in
+    ``speed_options`` (a batch size, a request concurrency: they change speed, not answers)."""
+    speed = set(getattr(model, "speed_options", ()))
     return {
         "name": str(getattr(model, "name", type(model).__name__)),
         "revision": str(getattr(model, "revision", "unknown")),
         "settings": getattr(model, "settings", {}),
         "path": path,
-        "args": dict(sorted((args or {}).items())),
+        "args": {k: v for k, v in sorted((args or {}).items()) if k not in speed},
     }

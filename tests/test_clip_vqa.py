@@ -163,9 +163,11 @@ class CountingJudge(ReferenceModel):
     name = "counting-judge"
     calls: ClassVar[list[str]] = []
     batches: ClassVar[list[int]] = []
+    loads: ClassVar[list[str]] = []
 
     def __init__(self, path: str | None, options: dict[str, str]) -> None:
         super().__init__(None, {})
+        CountingJudge.loads.append(options.get("rev", "1"))
         self.revision = f"rev-{options.get('rev', '1')}"
 
     def answer(self, images: list[Any], questions: list[str], seeds: list[int]) -> list[str]:
@@ -278,3 +280,27 @@ def test_plugin_vqa_questions_go_to_the_judge_in_batches(pytester: pytest.Pytest
     result.assert_outcomes(passed=6)
     assert CountingJudge.batches == [8, 4]  # all from the store
     assert "vqa judge:" not in result.stdout.str()
+
+
+def test_plugin_loads_the_judge_once_for_suites_with_their_own_detector(
+    pytester: pytest.Pytester,
+) -> None:
+    """Under --detector auto a suite that requires its detector gets judges of its own
+    configuration; the --judge model (a 7B on a GPU) is still loaded once, not once per
+    configuration, and --text-judge naming the same model and weights reuses it too."""
+    write(pytester.path / "suites" / "a.yaml", VQA_SUITE)
+    own = VQA_SUITE.replace("task: counting", "task: counting-classical\ndetector: classical")
+    write(pytester.path / "suites" / "b.yaml", own)
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    CountingJudge.loads.clear()
+    result = pytester.runpytest(
+        "suites", "--model", "reference", "--condition", "direct", "--detector", "auto",
+        "--judge", "counting-judge", "--judge-arg", "rev=shared-load", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    assert CountingJudge.loads == ["shared-load"]
+    config = JudgeConfig("auto", judge="counting-judge", text_judge="counting-judge")
+    both = Judges(config)
+    text = both.text_judge()
+    assert text is not None and text.model is both.vqa()
+    assert Judges(JudgeConfig("classical", judge="counting-judge")).vqa() is both.vqa()

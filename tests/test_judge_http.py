@@ -140,3 +140,11 @@ def test_pytest_run_with_the_http_judge(server: JudgeServer, pytester: pytest.Py
     assert len(chats) == 1 and chats[0]["model"] == SERVED
     outputs = "".join(p.read_text() for p in Path(pytester.path / ".store").rglob("*.json"))
     assert KEY not in outputs + junit.read_text() + str(result.outlines)
+    # Another concurrency or timeout changes speed, not answers: the cached answers serve.
+    faster = [a.replace("concurrency=2", "concurrency=8") for a in judge]
+    faster.append("--judge-arg=timeout=5")
+    again = pytester.runpytest(
+        "suites", "--model", "reference", "--condition", "direct", *faster, "-p", "no:cacheprovider"
+    )  # fmt: skip
+    again.assert_outcomes(passed=1, failed=1)
+    assert len([b for b in server.bodies if isinstance(b["messages"][0]["content"], list)]) == 1

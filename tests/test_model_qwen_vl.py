@@ -141,6 +141,53 @@ def test_revision_follows_weights_and_settings(qwen_dir: Path, tmp_path: Path) -
     assert load_model("qwen-vl", str(copy), {}).revision != base.revision
 
 
+def test_revision_follows_code_libraries_and_templates(
+    qwen_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What decides an answer beyond the weights and options: the per-item sampler's code,
+    the torch / transformers versions, the chat template."""
+    from pytest_ureason.models import qwen_vl
+
+    base = load_model("qwen-vl", str(qwen_dir), {}).revision
+    real_source, real_versions = qwen_vl.source_fingerprint, qwen_vl.library_versions
+
+    def sampler_edited(*modules: str) -> str:
+        edited = "pytest_ureason.models.sampling" in modules  # e.g. a new Gumbel salt
+        return "edited" if edited else real_source(*modules)
+
+    monkeypatch.setattr(qwen_vl, "source_fingerprint", sampler_edited)
+    assert load_model("qwen-vl", str(qwen_dir), {}).revision != base
+    monkeypatch.setattr(qwen_vl, "source_fingerprint", real_source)
+    monkeypatch.setattr(
+        qwen_vl, "library_versions", lambda *n: {**real_versions(*n), "transformers": "9.0"}
+    )
+    assert load_model("qwen-vl", str(qwen_dir), {}).revision != base
+    monkeypatch.setattr(qwen_vl, "library_versions", real_versions)
+    model: Any = load_model("qwen-vl", str(qwen_dir), {})
+    processor = model.processor
+    same = qwen_vl.QwenVLModel.from_components(model.model, processor).revision
+    processor.chat_template = processor.chat_template.replace("helpful", "strict")
+    assert qwen_vl.QwenVLModel.from_components(model.model, processor).revision != same
+
+
+def test_batch_size_stays_out_of_the_judge_cache_key(qwen_dir: Path) -> None:
+    """A vqa / yes-no judge answer cached with one --judge-arg batch_size is found with
+    another (the batch size changes speed, not answers); max_new_tokens still counts."""
+    from pytest_ureason.judges import JudgeConfig
+    from pytest_ureason.observation import vqa_key
+    from pytest_ureason.yesno import YesNoJudge
+
+    def keys(args: dict[str, str]) -> tuple[str, str]:
+        options = tuple(args.items())
+        config = JudgeConfig(judge="qwen-vl", judge_path=str(qwen_dir), judge_args=options)
+        model = load_model("qwen-vl", str(qwen_dir), args)
+        yesno = YesNoJudge.of(model, str(qwen_dir), args).key("image", "Is there a cat?")
+        return vqa_key(model, config, "How many cats?"), yesno
+
+    assert keys({"batch_size": "2"}) == keys({"batch_size": "16"}) == keys({})
+    assert keys({"max_new_tokens": "9"}) != keys({})
+
+
 def test_missing_weights_say_where_and_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelLoadError, match=r"no config\.json in nowhere \(missing folder\);"):
         load_model("qwen-vl", "nowhere", {})

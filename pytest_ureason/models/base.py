@@ -40,6 +40,10 @@ class UnifiedModel(Protocol):
         name: registry name of the adapter.
         revision: model revision or weights fingerprint (enters the store key).
         settings: adapter settings that change outputs (enter the store key).
+
+    An adapter may also name, in a ``speed_options`` tuple, the options (``--model-arg`` /
+    ``--judge-arg`` keys) that change only speed, never outputs, such as a batch size: they
+    stay out of judge cache keys (:func:`pytest_ureason.yesno.model_identity`).
     """
 
     name: str

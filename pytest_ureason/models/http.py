@@ -110,6 +110,8 @@ class HttpModel:
     """An OpenAI-compatible API behind the batched protocol (see the module docstring)."""
 
     name = "http"
+    #: Options that change speed or robustness, not answers: left out of judge cache keys.
+    speed_options = ("concurrency", "timeout", "retries", "backoff", "max_wait")
 
     def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
         if model_path:

@@ -23,10 +23,12 @@ an image's resized area, hence on its vision tokens; 0 keeps the checkpoint's ow
 ``device`` (``cuda`` when present), ``repo`` (looked up in the local Hugging Face cache when
 there is no path; default ``Qwen/Qwen2.5-VL-7B-Instruct``).
 
-The revision holds the weights folder's fingerprint, this module's source fingerprint and a
-digest of every setting that changes an answer, so a cached judge answer is reused only for
-the same weights, code and settings (``batch_size`` is left out: it changes speed, not
-answers, up to the rounding of padded rows in bfloat16).
+The revision holds the weights folder's fingerprint, the source fingerprint of this module and
+of the per-item sampler, and a digest of every setting that changes an answer (the chat
+template and reasoning request, the torch and transformers versions among them), so a cached
+judge answer is reused only for the same weights, code, libraries and settings
+(``batch_size`` is left out: it changes speed, not answers, up to the rounding of padded rows
+in bfloat16; :attr:`QwenVLModel.speed_options` keeps it out of judge cache keys too).
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.batching import Failed, run_batched
-from pytest_ureason.fingerprint import content_fingerprint, source_fingerprint
+from pytest_ureason.fingerprint import content_fingerprint, library_versions, source_fingerprint
 from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
-from pytest_ureason.models.janus import reasoning_instruction
+from pytest_ureason.models.janus import reasoning_instruction, template_settings
 from pytest_ureason.models.options import Options
 from pytest_ureason.models.sampling import sampling_kwargs
 
@@ -51,6 +53,12 @@ if TYPE_CHECKING:
 Item = tuple["Image.Image | None", str, int]
 
 DEFAULT_REPO = "Qwen/Qwen2.5-VL-7B-Instruct"
+#: The code that decides an answer, fingerprinted into the revision.
+SOURCE_MODULES = (
+    "pytest_ureason.models.qwen_vl",
+    "pytest_ureason.models.sampling",
+    "pytest_ureason.models.janus_decode",
+)
 #: ``model_type`` in the checkpoint's config.json -> the ``transformers`` class that loads it.
 CLASSES = {
     "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration",
@@ -95,6 +103,8 @@ class QwenVLModel:
     """
 
     name = "qwen-vl"
+    #: Options that change speed, not answers: left out of judge cache keys.
+    speed_options = ("batch_size",)
 
     def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
         opts = Options("qwen-vl", options)
@@ -181,8 +191,14 @@ class QwenVLModel:
             "temperature": self.temperature,
             "min_pixels": self.pixels["shortest_edge"],
             "max_pixels": self.pixels["longest_edge"],
+            # The templates text goes through (the checkpoint's chat template, the reasoning
+            # request) and the libraries that compute an answer: an upgrade or an edited
+            # template never reuses what the old one answered.
+            "templates": template_settings(chat=getattr(processor, "chat_template", None)),
+            "libraries": library_versions("torch", "transformers"),
         }
-        code = source_fingerprint("pytest_ureason.models.qwen_vl")
+        # This module and the per-item sampler (its Gumbel hash) decide what is generated.
+        code = source_fingerprint(*SOURCE_MODULES)
         knobs = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
         self.revision = f"qwen-vl-{tag}-{code}-{knobs[:8]}"
 
