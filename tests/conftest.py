@@ -84,3 +84,20 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
     return path
+
+
+SEED_EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
+
+
+def copy_seed_examples(pytester: pytest.Pytester, *names: str) -> list[str]:
+    """Copy example files of the released seed formats into a pytester dir (with a store)."""
+    import shutil
+
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    out = []
+    for name in names:
+        target = pytester.path / "data" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SEED_EXAMPLES / name, target)
+        out.append(str(target))
+    return out

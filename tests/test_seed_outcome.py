@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,7 @@ import pytest
 
 from pytest_ureason import register_model
 from pytest_ureason.models.reference import ReferenceModel
-
-EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
-
-
-def _copy(pytester: pytest.Pytester, *names: str) -> list[str]:
-    pytester.makeini("[pytest]\nureason_store = .store\n")
-    out = []
-    for name in names:
-        target = pytester.path / "data" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(EXAMPLES / name, target)
-        out.append(str(target))
-    return out
+from tests.conftest import copy_seed_examples
 
 
 class _FirstObjectJudge(ReferenceModel):
@@ -64,7 +51,7 @@ def test_judge_alone_decides_by_default_and_require_makes_derived_decide(
     ``--derived-assertions require`` (or its ini key) it fails the item too."""
     from pytest_ureason.cli import main
 
-    files = _copy(pytester, "unisandbox/knowledge.jsonl")
+    files = copy_seed_examples(pytester, "unisandbox/knowledge.jsonl")
     base = [*files, "--model", "reference", "--judge", "review9-first-object-judge"]
     base += ["--condition", "direct", "-v", "--gate", "b.json"]
     advise = pytester.runpytest(

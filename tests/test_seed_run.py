@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,23 +11,11 @@ from pytest_ureason import Unsupported, register_model
 from pytest_ureason.judges import JudgeConfig, Judges
 from pytest_ureason.models.reference import ReferenceModel
 from pytest_ureason.observation import Observation
-
-EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
-
-
-def _copy(pytester: pytest.Pytester, *names: str) -> list[str]:
-    pytester.makeini("[pytest]\nureason_store = .store\n")
-    out = []
-    for name in names:
-        target = pytester.path / "data" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(EXAMPLES / name, target)
-        out.append(str(target))
-    return out
+from tests.conftest import copy_seed_examples
 
 
 def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pytester) -> None:
-    files = _copy(pytester, "ureason/arithmetic.jsonl", "unisandbox/mapping_1.jsonl")
+    files = copy_seed_examples(pytester, "ureason/arithmetic.jsonl", "unisandbox/mapping_1.jsonl")
     args = [*files, "--model", "reference", "--ureason-json", "out.json", "-v"]
     result = pytester.runpytest(*args)
     outcomes = result.parseoutcomes()
@@ -65,7 +51,7 @@ def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pyte
 
 
 def test_verdict_json_names_judge_template_and_derived(pytester: pytest.Pytester) -> None:
-    files = _copy(pytester, "ureason/direct_arithmetic.jsonl")
+    files = copy_seed_examples(pytester, "ureason/direct_arithmetic.jsonl")
     result = pytester.runpytest(
         *files,
         "--model",
@@ -124,7 +110,7 @@ def test_undecided_judge_is_an_error_and_broken_record_a_suite_error(
 
 
 def test_text_judge_gives_the_reasoning_verdict(pytester: pytest.Pytester) -> None:
-    files = _copy(pytester, "ureason/code.jsonl")
+    files = copy_seed_examples(pytester, "ureason/code.jsonl")
     result = pytester.runpytest(
         *files,
         "--model",
@@ -150,13 +136,13 @@ def test_text_judge_gives_the_reasoning_verdict(pytester: pytest.Pytester) -> No
 
 
 def test_unknown_suite_format_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    files = _copy(pytester, "ureason/code.jsonl")
+    files = copy_seed_examples(pytester, "ureason/code.jsonl")
     result = pytester.runpytest(*files, "--model", "reference", "--suite-format", "csv")
     result.stderr.fnmatch_lines(["*--suite-format 'csv' is unknown (known: auto, native*"])
 
 
 def test_forced_suite_format_reads_a_file_as_that_format(pytester: pytest.Pytester) -> None:
-    files = _copy(pytester, "ureason/code.jsonl")
+    files = copy_seed_examples(pytester, "ureason/code.jsonl")
     result = pytester.runpytest(*files, "--model", "reference", "--suite-format", "geneval")
     result.stdout.fnmatch_lines(["*GenEval line: unknown field(s)*"])
     result.assert_outcomes(failed=2)
