@@ -34,6 +34,8 @@ from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
 from pytest_ureason.yesno import YesNoJudge, parse_decision, render
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from pytest_ureason.assertions import Verdict
     from pytest_ureason.harness import Case, Outcome
     from pytest_ureason.runner import Runner
@@ -48,27 +50,53 @@ def expectation(case: Case) -> str | None:
     return None
 
 
-def _image_jobs(
-    runner: Runner, judge: YesNoJudge, cases: list[Case]
-) -> dict[tuple[str, str], tuple[Path, Any, str, str]]:
+Job = tuple[Path, Any, str, str]  # (image file, its evidence cache, key, question or prompt)
+
+
+def _add_jobs(
+    jobs: dict[tuple[str, str], Job],
+    runner: Runner,
+    outcome: Outcome,
+    key: str,
+    text: str,
+    digests: dict[Path, str],
+) -> None:
+    """Queue ``text`` about the outcome's image (and interleaved draft) under ``key``, unless
+    the evidence cache of that image already holds an answer; ``digests`` memoises file hashes."""
     from pytest_ureason.store import StoredEvidence
 
-    harness = runner.harness
-    jobs: dict[tuple[str, str], tuple[Path, Any, str, str]] = {}
+    for path in {outcome.image_path, outcome.draft_path} - {None}:
+        assert path is not None
+        if path not in digests:
+            digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = digests[path]
+        evidence = StoredEvidence(runner.harness.store, digest)
+        if (digest, key) not in jobs and evidence.load(key) is None:
+            jobs[(digest, key)] = (path, evidence, key, text)
+
+
+def _images(batch: list[Job]) -> list[Image.Image | None]:
+    """The images of a batch of jobs, read from their files."""
+    from PIL import Image
+
+    images: list[Image.Image | None] = []
+    for path, _, _, _ in batch:
+        with Image.open(io.BytesIO(path.read_bytes())) as img:
+            images.append(img.convert("RGB"))
+    return images
+
+
+def _image_jobs(runner: Runner, judge: YesNoJudge, cases: list[Case]) -> list[Job]:
+    jobs: dict[tuple[str, str], Job] = {}
+    digests: dict[Path, str] = {}
     for case in cases:
-        outcome = harness.outcomes.get(case)
+        outcome = runner.harness.outcomes.get(case)
         target = expectation(case)
         if outcome is None or outcome.image_path is None or target is None:
             continue
         prompt = render("image", target)
-        key = judge.key("image", prompt)
-        for path in {outcome.image_path, outcome.draft_path} - {None}:
-            assert path is not None
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            evidence = StoredEvidence(harness.store, digest)
-            if (digest, key) not in jobs and evidence.load(key) is None:
-                jobs[(digest, key)] = (path, evidence, key, prompt)
-    return jobs
+        _add_jobs(jobs, runner, outcome, judge.key("image", prompt), prompt, digests)
+    return list(jobs.values())
 
 
 def prefetch(runner: Runner, cases: list[Case]) -> None:
@@ -76,8 +104,6 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
 
     A batch that fails is left uncached: its items ask again one by one and report the error.
     """
-    from PIL import Image
-
     from pytest_ureason.detect import DetectorUnavailable
     from pytest_ureason.harness import MODEL_ERRORS
 
@@ -90,14 +116,10 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
     except DetectorUnavailable:
         _prefetch_reasoning(runner, cases)
         return  # the items skip with the reason
-    jobs = list(_image_jobs(runner, judge, cases).values())
+    jobs = _image_jobs(runner, judge, cases)
 
-    def ask(batch: list[tuple[Path, Any, str, str]]) -> list[str]:
-        images: list[Image.Image | None] = []
-        for path, _, _, _ in batch:
-            with Image.open(io.BytesIO(path.read_bytes())) as img:
-                images.append(img.convert("RGB"))
-        return judge.ask(images, [j[3] for j in batch])
+    def ask(batch: list[Job]) -> list[str]:
+        return judge.ask(_images(batch), [j[3] for j in batch])
 
     size, counts = runner.settings.batch_size, runner.harness.throughput
     results = run_batched(ask, jobs, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
@@ -110,13 +132,10 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
 def _prefetch_vqa(runner: Runner, cases: list[Case]) -> None:
     """Ask the ``--judge`` model every ``vqa`` question of a group, one ``answer`` call per
     batch, into the evidence cache that :meth:`Observation.vqa` reads (same key)."""
-    from PIL import Image
-
     from pytest_ureason.detect import DetectorUnavailable
     from pytest_ureason.harness import MODEL_ERRORS
     from pytest_ureason.judges import shared
     from pytest_ureason.observation import vqa_key
-    from pytest_ureason.store import StoredEvidence
 
     wanted = [c for c in cases if any(spec.name == "vqa" for spec in c.instance.expect)]
     if not wanted:
@@ -127,30 +146,21 @@ def _prefetch_vqa(runner: Runner, cases: list[Case]) -> None:
     except DetectorUnavailable:
         return  # the items skip with the reason
     harness = runner.harness
-    jobs: dict[tuple[str, str], tuple[Path, Any, str, str]] = {}
+    jobs: dict[tuple[str, str], Job] = {}
+    digests: dict[Path, str] = {}
     for case in wanted:
         outcome = harness.outcomes.get(case)
         if outcome is None or outcome.image_path is None:
             continue
         for spec in case.instance.expect:
-            if spec.name != "vqa":
-                continue
-            question = str(getattr(spec.params, "question", ""))
-            key = vqa_key(model, judges.config, question)
-            for path in {outcome.image_path, outcome.draft_path} - {None}:
-                assert path is not None
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                evidence = StoredEvidence(harness.store, digest)
-                if (digest, key) not in jobs and evidence.load(key) is None:
-                    jobs[(digest, key)] = (path, evidence, key, question)
+            if spec.name == "vqa":
+                question = str(getattr(spec.params, "question", ""))
+                key = vqa_key(model, judges.config, question)
+                _add_jobs(jobs, runner, outcome, key, question, digests)
     todo = list(jobs.values())
 
-    def ask(batch: list[tuple[Path, Any, str, str]]) -> list[str]:
-        images: list[Image.Image | None] = []
-        for path, _, _, _ in batch:
-            with Image.open(io.BytesIO(path.read_bytes())) as img:
-                images.append(img.convert("RGB"))
-        answers = model.answer(images, [j[3] for j in batch], [0] * len(batch))
+    def ask(batch: list[Job]) -> list[str]:
+        answers = model.answer(_images(batch), [j[3] for j in batch], [0] * len(batch))
         if not isinstance(answers, list) or len(answers) != len(batch):
             raise TypeError(f"judge {model.name!r}: answer() must return {len(batch)} answers")
         return [str(a) for a in answers]
