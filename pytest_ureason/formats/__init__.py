@@ -127,6 +127,14 @@ def safe_id(raw: Any, field: str) -> str:
     return f"{(cleaned or 'id')[: MAX_ID - 7].rstrip('._-') or 'id'}-{_short_hash(text)}"
 
 
+def text_problem(value: Any, field: str) -> str | None:
+    """Why ``value`` is not a non-empty text for ``field`` (None when it is one)."""
+    if isinstance(value, str) and value.strip():
+        return None
+    shown = "missing" if value is None else repr(value)[:60]
+    return f"field {field}: a non-empty text, got {shown}"
+
+
 def safe_name(text: str) -> str:
     """A task-name part from free text (``Spatial Reasoning`` -> ``spatial-reasoning``)."""
     return _UNSAFE.sub("-", text.strip().lower()).strip("._-")[:60].rstrip("._-")

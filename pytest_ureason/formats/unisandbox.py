@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.formats import add_judged, safe_id, safe_name
+from pytest_ureason.formats import add_judged, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
     from pytest_ureason.suite import _Loader
@@ -86,14 +86,13 @@ class UniSandboxFile:
         answer = row.get("Answer")
         if isinstance(answer, int | float) and not isinstance(answer, bool):
             answer = str(answer)
-        if not isinstance(answer, str) or not answer.strip():
-            shown = "missing" if answer is None else repr(answer)[:60]
-            loader.error(line, f"{LABEL} {item_id!r}: field Answer: a non-empty text, got {shown}")
+        problem = text_problem(answer, "Answer")
+        if problem is not None:
+            loader.error(line, f"{LABEL} {item_id!r}: {problem}")
             return
         tags = ["unisandbox", self.family]
         if self.difficulty is not None:
             tags.append(f"difficulty-{self.difficulty}")
         raw = {"id": item_id, "task": self.task, "prompt": question, "tags": tags}
-        add_judged(
-            loader, line, f"{LABEL} {item_id!r}", raw, answer, {"expect": "Answer", "prompt": key}
-        )
+        fields = {"expect": "Answer", "prompt": key}
+        add_judged(loader, line, f"{LABEL} {item_id!r}", raw, str(answer), fields)

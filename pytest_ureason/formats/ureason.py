@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.formats import add_judged, safe_id, safe_name
+from pytest_ureason.formats import add_judged, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
     from pytest_ureason.suite import _Loader
@@ -57,12 +57,9 @@ class UReasonFile:
             loader.error(line, f"{LABEL}: {exc}")
             return
         for key in ("prompt", "expect_en"):
-            value = row.get(key)
-            if not isinstance(value, str) or not value.strip():
-                shown = "missing" if value is None else repr(value)[:60]
-                loader.error(
-                    line, f"{LABEL} {item_id!r}: field {key}: a non-empty text, got {shown}"
-                )
+            problem = text_problem(row.get(key), key)
+            if problem is not None:
+                loader.error(line, f"{LABEL} {item_id!r}: {problem}")
                 return
         category = row.get("category", self.default_category)
         if not isinstance(category, str) or not safe_name(category):
