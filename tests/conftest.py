@@ -101,3 +101,16 @@ def copy_seed_examples(pytester: pytest.Pytester, *names: str) -> list[str]:
         shutil.copy(SEED_EXAMPLES / name, target)
         out.append(str(target))
     return out
+
+
+#: A one-instance suite with a `vqa` assertion (needs `--judge`).
+VQA_SUITE = """\
+suite: demo/vqa
+task: counting
+instances:
+  - id: apples
+    prompt: Draw 3 red apples.
+    refined: A picture of 3 red apples.
+    expect:
+      - vqa: {question: "How many apples are there?", answer: "3"}
+"""

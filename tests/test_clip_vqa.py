@@ -20,7 +20,7 @@ from pytest_ureason.models.reference import ReferenceModel
 from pytest_ureason.render import render_scene
 from pytest_ureason.scene import parse_scene
 from pytest_ureason.store import Store, StoredEvidence
-from tests.conftest import write
+from tests.conftest import VQA_SUITE, write
 
 
 @pytest.fixture(scope="module")
@@ -192,18 +192,6 @@ def test_vqa_answers_are_cached_per_judge_revision(tmp_path: Path) -> None:
         assert verdict.passed and verdict.evidence["judge"] == f"counting-judge@rev-{rev}"
     assert len(CountingJudge.calls) == 2  # rev 1 once (then cached), rev 2 once
     assert get_assertion("vqa").params is VqaParams
-
-
-VQA_SUITE = """\
-suite: demo/vqa
-task: counting
-instances:
-  - id: apples
-    prompt: Draw 3 red apples.
-    refined: A picture of 3 red apples.
-    expect:
-      - vqa: {question: "How many apples are there?", answer: "3"}
-"""
 
 
 def test_plugin_vqa_needs_a_judge(pytester: pytest.Pytester) -> None:

@@ -25,7 +25,7 @@ from pytest_ureason.models.testing import build_causal_lm_checkpoint
 from pytest_ureason.models.testing_qwen import build_qwen_vl_checkpoint
 from pytest_ureason.render import render_scene
 from pytest_ureason.scene import parse_scene
-from tests.conftest import write
+from tests.conftest import VQA_SUITE, write
 
 FAMILIES = ["qwen2_5_vl", "qwen3_vl"]
 
@@ -217,18 +217,6 @@ def test_missing_weights_say_where_and_how(tmp_path: Path, monkeypatch: pytest.M
 def test_bad_options_are_named(qwen_dir: Path, args: dict[str, str], message: str) -> None:
     with pytest.raises(ModelLoadError, match=message):
         load_model("qwen-vl", str(qwen_dir), args)
-
-
-VQA_SUITE = """\
-suite: demo/vqa
-task: counting
-instances:
-  - id: apples
-    prompt: Draw 3 red apples.
-    refined: A picture of 3 red apples.
-    expect:
-      - vqa: {question: "How many apples are there?", answer: "3"}
-"""
 
 
 def test_pytest_run_with_qwen_vl_as_the_judge(pytester: pytest.Pytester, qwen_dir: Path) -> None:
