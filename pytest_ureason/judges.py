@@ -48,6 +48,19 @@ class _Slot:
     error: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def get(self, load: Any) -> Any:
+        """The loaded value, loading it on first use; a load that raised
+        :class:`DetectorUnavailable` raises it again, with the same message, every time."""
+        with self.lock:
+            if self.value is None and self.error is None:
+                try:
+                    self.value = load()
+                except DetectorUnavailable as exc:
+                    self.error = str(exc)
+            if self.error is not None:
+                raise DetectorUnavailable(self.error)
+            return self.value
+
 
 class Judges:
     """Lazily loaded judges of one configuration."""
@@ -64,16 +77,7 @@ class Judges:
         }
 
     def _get(self, key: str, load: Any) -> Any:
-        slot = self._slots[key]
-        with slot.lock:
-            if slot.value is None and slot.error is None:
-                try:
-                    slot.value = load()
-                except DetectorUnavailable as exc:
-                    slot.error = str(exc)
-            if slot.error is not None:
-                raise DetectorUnavailable(slot.error)
-            return slot.value
+        return self._slots[key].get(load)
 
     def threshold(self, purpose: str) -> float:
         """The minimum detection score for an assertion type (``present``, ``count``...)."""
@@ -174,17 +178,17 @@ def _judge_model(
     """
     from pytest_ureason.models.base import ModelLoadError, load_model
 
-    slot = _model_slot(name, path, args)
-    with slot.lock:
-        if slot.value is None and slot.error is None:
-            try:
-                slot.value = load_model(name, path, dict(args))
-            except ModelLoadError as exc:
-                slot.error = str(exc)
-        if slot.error is not None:
-            raise DetectorUnavailable(f"{flag} {name}: {slot.error}")
-        model: UnifiedModel = slot.value
-        return model
+    def load() -> UnifiedModel:
+        try:
+            return load_model(name, path, dict(args))
+        except ModelLoadError as exc:
+            raise DetectorUnavailable(str(exc)) from None
+
+    try:
+        model: UnifiedModel = _model_slot(name, path, args).get(load)
+    except DetectorUnavailable as exc:
+        raise DetectorUnavailable(f"{flag} {name}: {exc}") from None
+    return model
 
 
 @cache
