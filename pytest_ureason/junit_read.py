@@ -234,11 +234,17 @@ def _label_runs(items: list[Item]) -> list[Item]:
 
 
 def _holes(items: list[Item], limit: int = 50) -> list[str]:
-    """Items that ran under some condition or seed of their (model, task) but not another."""
+    """Items that ran under some condition or seed of their (model, task) but not another.
+
+    Only instances with a question have an ``understand`` item: without the suites at hand, an
+    instance is taken to have one when any model or seed answered it (``--suites`` checks
+    exactly).
+    """
     grid: dict[tuple[str, str], dict[str, set[Any]]] = defaultdict(
         lambda: {"conditions": set(), "seeds": set(), "instances": set()}
     )
     present = set()
+    answered: set[tuple[str, str]] = set()  # (task, instance) with an understand item
     for item in items:
         r = item.record
         g = grid[(r.model, r.task)]
@@ -246,11 +252,15 @@ def _holes(items: list[Item], limit: int = 50) -> list[str]:
         g["seeds"].add(r.seed)
         g["instances"].add(r.instance)
         present.add(item.key)
+        if r.condition == "understand":
+            answered.add((r.task, r.instance))
     holes: list[str] = []
     total = 0
     for (model, task), g in sorted(grid.items()):
         for inst in sorted(g["instances"]):
             for cond in sorted(g["conditions"]):
+                if cond == "understand" and (task, inst) not in answered:
+                    continue
                 for seed in sorted(g["seeds"]):
                     if (model, cond, task, inst, seed) not in present:
                         total += 1

@@ -82,7 +82,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ureason.store import check_store
 
     check_store(settings.store)
-    from pytest_ureason.results import ResultsCollector
+    from pytest_ureason.results import ResultsCollector, check_json_path
+
+    if settings.json_path is not None:
+        check_json_path(settings.json_path)
 
     collector = ResultsCollector(settings, config)
     config.stash[COLLECTOR_KEY] = collector

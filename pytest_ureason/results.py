@@ -202,4 +202,26 @@ class ResultsCollector:
             path.parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(json.dumps(data, indent=1))
         except OSError as exc:
+            # The run's results are incomplete without the file a caller asked for: fail it.
             self.json_error = f"ureason: cannot write --ureason-json {path}: {exc}"
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def check_json_path(path: Path) -> None:
+    """Fail before the run when ``--ureason-json`` cannot be written: its folder is missing
+    and cannot be made, is not writable, or the path is a folder.
+
+    Raises:
+        pytest.UsageError: naming the option, the path and the reason.
+    """
+    import tempfile
+
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise pytest.UsageError(f"--ureason-json {path} cannot be written: {exc}") from None

@@ -140,6 +140,9 @@ _LISTS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+_OPTION_OF = {dest: option for option, dest, *_ in _OPTIONS}
+
+
 def add_options(parser: pytest.Parser) -> None:
     """Register the command-line options and ini keys."""
     group = parser.getgroup("ureason", "unified multimodal model conformance (pytest-ureason)")
@@ -246,11 +249,22 @@ def _get_list(config: pytest.Config, dest: str, *, commas: bool = True) -> list[
 
 def _path(config: pytest.Config, dest: str, default: str | None) -> Path | None:
     """A path option: relative to the invocation folder on the command line, to the rootdir
-    in an ini file."""
+    in an ini file.
+
+    Raises:
+        pytest.UsageError: the option or ini key is given but empty (an empty path would
+            mean the current folder).
+    """
+    option = _OPTION_OF.get(dest, dest)
     cli = config.getoption(dest)
     if cli is not None:
+        if not str(cli).strip():
+            raise pytest.UsageError(f"{option} is empty: give a path")
         return Path(config.invocation_params.dir, str(cli))
-    ini = config.getini(dest) or default
+    ini = config.getini(dest)
+    if isinstance(ini, str) and ini.strip() == "":  # set, but to nothing (unset is None)
+        raise pytest.UsageError(f"ini {dest} is empty: give a path ({option})")
+    ini = ini or default
     return Path(config.rootpath, str(ini)) if ini else None
 
 
@@ -272,6 +286,11 @@ def from_config(config: pytest.Config) -> Settings:
     Raises:
         pytest.UsageError: a value is malformed, with the option named.
     """
+    for raw in config.getoption("ureason_conditions") or []:
+        if any(not part.strip() for part in str(raw).split(",")):
+            raise pytest.UsageError(
+                f"--condition {raw!r} names an empty condition (known: {', '.join(CONDITIONS)})"
+            )
     conditions = tuple(dict.fromkeys(c.strip() for c in _get_list(config, "ureason_conditions")))
     for c in conditions:
         if c not in CONDITIONS:
