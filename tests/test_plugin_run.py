@@ -229,18 +229,6 @@ def test_shards_cover_every_instance_exactly_once(
     assert len(shards_of) == 43 and all(len(s) == 1 for s in shards_of.values())
 
 
-def test_unwritable_json_path_is_reported_not_fatal(
-    pytester: pytest.Pytester, suite_dir: Path
-) -> None:
-    (pytester.path / "blocker").write_text("a file, not a folder")
-    result = pytester.runpytest(
-        "--model", "reference", "--condition", "direct", "--ureason-json=blocker/r.json"
-    )
-    result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines(["ureason: cannot write --ureason-json *blocker/r.json: *"])
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-
-
 def test_detector_outputs_are_cached_with_the_images(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nureason_store = .store\n")
     write(
