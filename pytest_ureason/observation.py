@@ -66,7 +66,11 @@ def valid_rows(value: Any) -> bool:
 def valid_ocr(value: Any) -> bool:
     """A cached OCR output: ``[[text, [x0, y0, x1, y1], score], ...]``."""
     return isinstance(value, list) and all(
-        isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and _box(r[1]) and _number(r[2])
+        isinstance(r, list)
+        and len(r) == 3
+        and isinstance(r[0], str)
+        and _box(r[1])
+        and _number(r[2])
         for r in value
     )
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
