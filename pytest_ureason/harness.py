@@ -215,10 +215,11 @@ class Harness:
         if key in self._repairing:
             problem = self.store.check_image(key, self.requested_size)
         else:
-            size = self.store.image_meta(key).get("image_size")
+            size = self.store.image_meta(key).get("image_size") or []
             want = self.requested_size
+            got = "x".join(str(v) for v in size)
             problem = (
-                f"is {size[0]}x{size[1]}, the model was asked for {want[0]}x{want[1]}"
+                f"is {got}, the model was asked for {want[0]}x{want[1]}"
                 if want is not None and size != list(want)
                 else None
             )
