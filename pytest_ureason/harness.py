@@ -124,6 +124,23 @@ def _check_outputs(method: str, outputs: object, expected: int, kind: type) -> N
             )
 
 
+def requested_size(settings: object) -> tuple[int, int] | None:
+    """The (width, height) an adapter's settings ask images to have: an integer ``size``
+    (square, the reference model) or integer ``width`` and ``height`` (the composite model);
+    None when they name none (e.g. an HTTP server's ``size`` text, which it may not honour)."""
+    if not isinstance(settings, dict):
+        return None
+
+    def side(value: object) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    square = side(settings.get("size"))
+    if square is not None:
+        return (square, square)
+    width, height = side(settings.get("width")), side(settings.get("height"))
+    return (width, height) if width is not None and height is not None else None
+
+
 def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -172,6 +189,43 @@ class Harness:
         }
         #: Short hash of everything above: which model, weights and settings made an output.
         self.fingerprint = content_key(**self._identity)[:16]
+        #: (width, height) the model is asked for, when its settings name one.
+        self.requested_size = requested_size(self._identity["settings"])
+        #: Keys of stored images that failed verification and are being made again.
+        self._repairing: set[str] = set()
+
+    def stored(self, key: str) -> bool:
+        """Whether a usable image of ``key`` is in the store. One that fails verification
+        (:meth:`Store.check_image`) is counted, logged and made again, once: if the new one
+        fails too, the item errors naming the file."""
+        if not self.store.has_image(key):
+            return False
+        problem = self.store.check_image(key, self.requested_size)
+        if problem is None:
+            return True
+        if key in self._repairing:
+            return True  # made again already; :meth:`_generate` reported it
+        self.store.note_failed("images", self.store.image_path(key), problem)
+        self._repairing.add(key)
+        return False
+
+    def _recheck(self, key: str) -> str | None:
+        """Why a freshly written image is not usable (a repair must decode and have the asked
+        size; a new one must have the asked size), or None."""
+        if key in self._repairing:
+            problem = self.store.check_image(key, self.requested_size)
+        else:
+            size = self.store.image_meta(key).get("image_size") or []
+            want = self.requested_size
+            got = "x".join(str(v) for v in size)
+            problem = (
+                f"is {got}, the model was asked for {want[0]}x{want[1]}"
+                if want is not None and size != list(want)
+                else None
+            )
+        if problem is None:
+            return None
+        return f"stored image {self.store.image_path(key)} failed verification: {problem}"
 
     def _reason_key(self, instance: Instance, seed: int) -> str:
         return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
@@ -282,7 +336,7 @@ class Harness:
                 continue
             outcome.drawn_prompt = request.prompt
             key = self._image_key(case, request)
-            if self.store.has_image(key):
+            if self.stored(key):
                 outcome.image_path = self.store.image_path(key)
                 self.throughput.reused += 1
             else:
@@ -305,7 +359,7 @@ class Harness:
             seed=seed,
             **self._identity,
         )
-        if not self.store.has_image(key):
+        if not self.stored(key):
             from pytest_ureason.models.base import Unsupported
 
             try:
@@ -318,6 +372,9 @@ class Harness:
                 key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
             )
             self.throughput.images += 1
+            problem = self._recheck(key)
+            if problem is not None:
+                pytest.fail(problem, pytrace=False)
         with Image.open(self.store.image_path(key)) as img:
             return img.convert("RGB")
 
@@ -377,10 +434,14 @@ class Harness:
         finally:
             writers.shutdown()
         self.throughput.generate_seconds += time.perf_counter() - start
-        for (case, _, _), result in zip(pending, results, strict=True):
+        for (case, _, key), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]
             if isinstance(result, Failed):
                 _record_failure(outcome, "generate", result.error)
+                continue
+            self.throughput.images += 1
+            problem = self._recheck(key)
+            if problem is not None:
+                outcome.error = problem
             else:
                 outcome.image_path = result
-                self.throughput.images += 1

@@ -195,7 +195,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             key = harness._image_key(case, request)
             assert outcome.rounds is not None
             outcome.rounds.append({"round": number, "prompt": parsed.corrected, "with_plan": False})
-            if harness.store.has_image(key):
+            if harness.stored(key):
                 outcome.image_path = harness.store.image_path(key)
                 outcome.drawn_prompt = request.prompt
                 outcome.rounds[-1]["image"] = str(outcome.image_path)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.batching import Failed, run_batched
 from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
+from pytest_ureason.observation import valid_answer, valid_text
 from pytest_ureason.yesno import YesNoJudge, parse_decision, render
 
 if TYPE_CHECKING:
@@ -60,9 +62,11 @@ def _add_jobs(
     key: str,
     text: str,
     digests: dict[Path, str],
+    valid: Callable[[Any], bool],
 ) -> None:
     """Queue ``text`` about the outcome's image (and interleaved draft) under ``key``, unless
-    the evidence cache of that image already holds an answer; ``digests`` memoises file hashes."""
+    the evidence cache of that image already holds an answer that ``valid`` accepts;
+    ``digests`` memoises file hashes."""
     from pytest_ureason.store import StoredEvidence
 
     for path in {outcome.image_path, outcome.draft_path} - {None}:
@@ -71,7 +75,7 @@ def _add_jobs(
             digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
         digest = digests[path]
         evidence = StoredEvidence(runner.harness.store, digest)
-        if (digest, key) not in jobs and evidence.load(key) is None:
+        if (digest, key) not in jobs and evidence.load(key, valid) is None:
             jobs[(digest, key)] = (path, evidence, key, text)
 
 
@@ -95,7 +99,8 @@ def _image_jobs(runner: Runner, judge: YesNoJudge, cases: list[Case]) -> list[Jo
         if outcome is None or outcome.image_path is None or target is None:
             continue
         prompt = render("image", target)
-        _add_jobs(jobs, runner, outcome, judge.key("image", prompt), prompt, digests)
+        key = judge.key("image", prompt)
+        _add_jobs(jobs, runner, outcome, key, prompt, digests, valid_answer)
     return list(jobs.values())
 
 
@@ -156,7 +161,7 @@ def _prefetch_vqa(runner: Runner, cases: list[Case]) -> None:
             if spec.name == "vqa":
                 question = str(getattr(spec.params, "question", ""))
                 key = vqa_key(model, judges.config, question)
-                _add_jobs(jobs, runner, outcome, key, question, digests)
+                _add_jobs(jobs, runner, outcome, key, question, digests, valid_text)
     todo = list(jobs.values())
 
     def ask(batch: list[Job]) -> list[str]:

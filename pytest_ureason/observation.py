@@ -3,12 +3,16 @@
 Detector outputs are computed on first use, once per image, and kept in an optional
 :class:`EvidenceCache` (the store provides one) keyed by detector version (for the VQA judge:
 its name and revision; for open-vocabulary detectors: the label asked for), so re-judging a
-stored image does not run the detectors again.
+stored image does not run the detectors again. Every cached output is checked against the
+shape its reader expects (:func:`valid_rows`, :func:`valid_ocr`, ...) before use; one that does
+not match is a cache miss, computed again and rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_ureason.judges import JudgeConfig, Judges, shared
@@ -24,8 +28,8 @@ if TYPE_CHECKING:
 class EvidenceCache(Protocol):
     """Where an observation keeps detector outputs between runs (the store provides one)."""
 
-    def load(self, version: str) -> Any:
-        """A cached output or None."""
+    def load(self, version: str, valid: Callable[[Any], bool] | None = None) -> Any:
+        """A cached output or None (also when ``valid`` rejects what is cached)."""
         ...
 
     def save(self, version: str, data: Any) -> None:
@@ -35,6 +39,50 @@ class EvidenceCache(Protocol):
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:20]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _box(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 4 and all(_number(v) for v in value)
+
+
+def valid_rows(value: Any) -> bool:
+    """A cached detector output: ``[[label, [x0, y0, x1, y1], score, color, delta_e], ...]``."""
+    return isinstance(value, list) and all(
+        isinstance(r, list)
+        and len(r) == 5
+        and isinstance(r[0], str)
+        and _box(r[1])
+        and _number(r[2])
+        and isinstance(r[3], str)
+        and _number(r[4])
+        for r in value
+    )
+
+
+def valid_ocr(value: Any) -> bool:
+    """A cached OCR output: ``[[text, [x0, y0, x1, y1], score], ...]``."""
+    return isinstance(value, list) and all(
+        isinstance(r, list)
+        and len(r) == 3
+        and isinstance(r[0], str)
+        and _box(r[1])
+        and _number(r[2])
+        for r in value
+    )
+
+
+def valid_text(value: Any) -> bool:
+    """A cached ``vqa`` judge answer: a string."""
+    return isinstance(value, str)
+
+
+def valid_answer(value: Any) -> bool:
+    """A cached yes/no judge answer: ``{"text": answer}``."""
+    return isinstance(value, dict) and isinstance(value.get("text"), str)
 
 
 def _encode(dets: list[Detection]) -> list[list[Any]]:
@@ -81,11 +129,12 @@ class Observation:
         #: The yes/no judge of ``judge`` assertions (see :meth:`yesno`).
         self.yesno_judge: YesNoJudge | None = None
 
-    def _cached(self, key: str, compute: Any) -> Any:
-        """``compute()`` once per image and key, through the evidence cache."""
+    def _cached(self, key: str, compute: Any, valid: Callable[[Any], bool]) -> Any:
+        """``compute()`` once per image and key, through the evidence cache (a cached value
+        that ``valid`` rejects is computed again and rewritten)."""
         if key in self._memo:
             return self._memo[key]
-        value = self.cache.load(key) if self.cache is not None else None
+        value = self.cache.load(key, valid) if self.cache is not None else None
         if value is None:
             value = compute()
             if self.cache is not None:
@@ -110,7 +159,9 @@ class Observation:
                 )
             else:
                 rows = self._cached(
-                    backend.version, lambda: _encode(backend.detect([self.image], [])[0])
+                    backend.version,
+                    lambda: _encode(backend.detect([self.image], [])[0]),
+                    valid_rows,
                 )
                 self._detections = _decode(rows)
         return self._detections
@@ -124,8 +175,9 @@ class Observation:
         for label in dict.fromkeys(labels):
             if label in self._by_label:
                 continue
-            cached = self.cache.load(f"{backend.version}.{label}") if self.cache else None
-            if isinstance(cached, list):
+            key = f"{backend.version}.{label}"
+            cached = self.cache.load(key, valid_rows) if self.cache else None
+            if cached is not None:
                 self._by_label[label] = _decode(cached)
             else:
                 todo.append(label)
@@ -162,6 +214,7 @@ class Observation:
                 lambda: [
                     [ln.text, list(ln.box), ln.score] for ln in backend.read(self.image).lines
                 ],
+                valid_ocr,
             )
             lines = tuple(OcrLine(t, tuple(b), s) for t, b, s in rows)
             self._ocr = OcrResult(backend.name, lines)
@@ -171,7 +224,7 @@ class Observation:
         """CLIP cosine similarity of the image with each text."""
         scorer = self.judges.clip()
         keys = {t: f"{scorer.version}.t{_digest(t)}" for t in texts}
-        todo = [t for t in texts if keys[t] not in self._memo and self._load(keys[t]) is None]
+        todo = [t for t in texts if keys[t] not in self._memo and self._score(keys[t]) is None]
         if todo:
             sims = scorer.score([self.image], todo)[0]
             for t, s in zip(todo, sims, strict=True):
@@ -180,8 +233,8 @@ class Observation:
                     self.cache.save(keys[t], float(s))
         return {t: float(self._memo[keys[t]]) for t in texts}
 
-    def _load(self, key: str) -> Any:
-        value = self.cache.load(key) if self.cache is not None else None
+    def _score(self, key: str) -> Any:
+        value = self.cache.load(key, _number) if self.cache is not None else None
         if value is not None:
             self._memo[key] = value
         return value
@@ -200,7 +253,7 @@ class Observation:
                 raise TypeError(f"judge {model.name!r}: answer() must return a list of 1 str")
             return str(answers[0])
 
-        return str(self._cached(key, ask)), identity
+        return str(self._cached(key, ask, valid_text)), identity
 
     def yesno(self, target: str) -> tuple[str, YesNoJudge]:
         """(the yes/no judge's full answer on whether the image shows ``target``, the judge).
@@ -221,7 +274,7 @@ class Observation:
         def ask() -> dict[str, str]:
             return {"text": judge.ask([self.image], [prompt])[0]}
 
-        record = self._cached(judge.key("image", prompt), ask)
+        record = self._cached(judge.key("image", prompt), ask, valid_answer)
         return str(record["text"]), judge
 
 

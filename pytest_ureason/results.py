@@ -169,6 +169,12 @@ class ResultsCollector:
                 f"{int(t.get('reused', 0))} reused from the store, "
                 f"{int(t.get('reasonings', 0))} reasonings made; store {self.settings.store}"
             )
+        if t.get("repaired_images") or t.get("repaired_evidence"):
+            tr.write_line(
+                f"store: {int(t.get('repaired_images', 0))} stored images and "
+                f"{int(t.get('repaired_evidence', 0))} cached detector/judge outputs failed "
+                "verification and were made again"
+            )
         if t.get("judge_calls"):
             tr.write_line(
                 f"yes/no judge: {int(t.get('judged', 0))} prompts answered in "

@@ -128,6 +128,8 @@ class Runner:
             "judged": t.judged,
             "vqa_calls": t.vqa_calls,
             "vqa_judged": t.vqa_judged,
+            "repaired_images": len(self._harness.store.failed["images"]),
+            "repaired_evidence": len(self._harness.store.failed["evidence"]),
             "workers": 1,
         }
 

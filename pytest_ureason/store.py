@@ -12,19 +12,28 @@ reuses every record that exists::
 
 Detector outputs are cached per image and detector version, so re-judging stored images (a
 rerun, a changed assertion) does not run OCR again.
+
+Nothing read back is trusted: a stored image must decode completely and have the size recorded
+beside it (and the size the model was asked for, when it was asked for one), and a cached
+detector or judge output must have the shape its reader expects. A record that fails is a cache
+miss (made again, once) and is counted in :attr:`Store.failed` for the terminal summary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PIL import Image
+
+log = logging.getLogger("pytest_ureason")
 
 
 def content_key(**fields: Any) -> str:
@@ -81,6 +90,15 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        #: Records that failed verification when read back in this process, by kind
+        #: (``images``, ``evidence``): their paths (each counted once).
+        self.failed: dict[str, set[Path]] = {"images": set(), "evidence": set()}
+
+    def note_failed(self, kind: str, path: Path, problem: str) -> None:
+        """Count a record that failed verification (it is made again) and log why."""
+        if path not in self.failed[kind]:
+            self.failed[kind].add(path)
+            log.warning("ureason: %s failed verification (%s); making it again", path, problem)
 
     def image_path(self, key: str) -> Path:
         """Where the image of ``key`` lives (whether or not it exists)."""
@@ -96,11 +114,39 @@ class Store:
         import io
 
         path = self.image_path(key)
+        meta = {**meta, "image_size": list(image.size)}  # checked when read back
         _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         _atomic_write(path, buf.getvalue())
         return path
+
+    def check_image(self, key: str, size: tuple[int, int] | None = None) -> str | None:
+        """Why the stored image of ``key`` cannot be used, or None when it can: its metadata
+        must be a JSON object, the image must decode completely (a truncated file is bad, never
+        padded) and have the size its metadata records and, when given, ``size`` (width,
+        height: what the model was asked for)."""
+        from PIL import Image
+
+        path = self.image_path(key)
+        try:
+            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            return f"unreadable metadata {path.with_suffix('.json')}: {exc}"
+        if not isinstance(meta, dict):
+            return f"metadata {path.with_suffix('.json')} is not a JSON object"
+        try:
+            with Image.open(path) as img:
+                img.load()
+                actual = img.size
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, EOFError, ...
+            return f"does not decode: {type(exc).__name__}: {exc}"
+        recorded = meta.get("image_size")
+        if recorded is not None and recorded != list(actual):
+            return f"is {actual[0]}x{actual[1]}, its metadata records {recorded}"
+        if size is not None and actual != size:
+            return f"is {actual[0]}x{actual[1]}, the model was asked for {size[0]}x{size[1]}"
+        return None
 
     def image_meta(self, key: str) -> dict[str, Any]:
         """Metadata of a stored image."""
@@ -144,15 +190,22 @@ class StoredEvidence:
         key = self.image_key
         return self.store.root / "evidence" / key[:2] / f"{key}.{safe}.json"
 
-    def load(self, version: str) -> Any:
-        """The cached output of ``version``, or None (also when the record is unreadable)."""
+    def load(self, version: str, valid: Callable[[Any], bool] | None = None) -> Any:
+        """The cached output of ``version``, or None: also when the record is unreadable or
+        ``valid`` (the reader's schema check) rejects it; such a record counts as failed in
+        :attr:`Store.failed` and is rewritten by the next :meth:`save`."""
         path = self._path(version)
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self.store.note_failed("evidence", path, f"unreadable: {exc}")
             return None
+        if value is not None and valid is not None and not valid(value):
+            self.store.note_failed("evidence", path, "not the shape its reader expects")
+            return None
+        return value
 
     def save(self, version: str, data: Any) -> None:
         """Cache an output atomically; a failure to cache is not an error."""

@@ -79,7 +79,8 @@ def test_store_roundtrip_is_atomic(tmp_path: Path) -> None:
     assert not store.has_image(key)
     path = store.put_image(key, Image.new("RGB", (8, 8), (1, 2, 3)), {"prompt": "p"})
     assert store.has_image(key) and path == store.image_path(key)
-    assert store.image_meta(key) == {"prompt": "p"}
+    assert store.image_meta(key) == {"prompt": "p", "image_size": [8, 8]}  # checked on reads
+    assert store.check_image(key) is None and store.check_image(key, (8, 9)) is not None
     store.put_text("k" * 64, "reasoning", {"seed": 0})
     assert store.get_text("k" * 64) == "reasoning"
     assert store.get_text("z" * 64) is None
@@ -88,6 +89,8 @@ def test_store_roundtrip_is_atomic(tmp_path: Path) -> None:
 
 def test_crash_during_write_leaves_no_record(tmp_path: Path) -> None:
     class Exploding:
+        size = (8, 8)
+
         def save(self, fh: object, format: str) -> None:
             raise KeyboardInterrupt
 

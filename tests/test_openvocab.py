@@ -45,6 +45,11 @@ def _images() -> list[Image.Image]:
     ]
 
 
+def _box_gap(a: Any, b: Any) -> int:
+    """Largest coordinate difference of two boxes, in pixels."""
+    return max(abs(p - q) for p, q in zip(a.box, b.box, strict=True))
+
+
 @pytest.mark.parametrize("name", ["owlv2", "grounding-dino"])
 def test_tiny_detector_loads_batches_and_parses(name: str, tiny_weights: dict[str, Path]) -> None:
     det = load_detector(name, str(tiny_weights[name]), "cpu")
@@ -66,9 +71,23 @@ def test_tiny_detector_loads_batches_and_parses(name: str, tiny_weights: dict[st
             assert d.score >= floor
             assert d.color in {"red", "orange", "yellow", "green", "blue", "purple", "pink",
                                "brown", "black", "white", "gray"}  # fmt: skip
-    # The batched and single-image paths agree.
+    # The batched and single-image paths agree: the same detections (count and labels exact),
+    # boxes within one pixel and scores within 1e-3. Why not exact: a batch pads its images to
+    # one size and runs float32 matmuls of another shape, whose summation order differs, so
+    # logits and normalised boxes differ by ~1e-6 relative. The detector truncates pixel
+    # coordinates with int() (x = 83.99999 vs 84.00001 -> 83 vs 84), so one such difference
+    # moves a coordinate by at most one pixel, never two; scores (sigmoids, rounded to 4
+    # decimals) move by at most one rounding step. A real bug (a box of another image or
+    # label, a padded area read as image, a scale off by the padding) moves boxes by many
+    # pixels or changes labels and counts, which this still catches.
     for a, b in zip(single, out, strict=True):
-        assert [(d.label, d.box) for d in a] == [(d.label, d.box) for d in b]
+        assert sorted(d.label for d in a) == sorted(d.label for d in b)
+        rest = list(b)
+        for da in a:  # each single-image detection against its nearest batched one
+            db = min((d for d in rest if d.label == da.label), key=lambda d: _box_gap(da, d))
+            rest.remove(db)
+            assert _box_gap(da, db) <= 1, (da, db)
+            assert abs(da.score - db.score) <= 1e-3, (da, db)
     assert det.detect(images, []) == [[], [], [], []]
 
 

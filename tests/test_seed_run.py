@@ -152,7 +152,7 @@ class _Cache:
     def __init__(self) -> None:
         self.data: dict[str, object] = {}
 
-    def load(self, version: str) -> object:
+    def load(self, version: str, valid: object = None) -> object:
         return self.data.get(version)
 
     def save(self, version: str, data: object) -> None:
