@@ -3,7 +3,8 @@
 The same comparison as ``pytest ... --gate PATH`` (:mod:`pytest_ureason.gate`), for results
 written earlier, e.g. merged shards. ``--regen`` writes the baseline from the results instead.
 The baseline is read and checked (JSON, fields, digest) before the results; ``--allow-new``
-accepts result items that the baseline lacks (by default they fail the gate). Exit status: 0 when the gate passes (or the baseline was written), 1 when it fails, 2 when a
+accepts result items that the baseline lacks (by default they fail the gate).
+Exit status: 0 when the gate passes (or the baseline was written), 1 when it fails, 2 when a
 file cannot be read or written or the model is ambiguous.
 """
 

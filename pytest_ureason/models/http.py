@@ -6,23 +6,22 @@
   (a returned http(s) ``url`` is fetched, without the key); the reasoning context is appended
   to the prompt, since the endpoint takes one text.
 
-Options (``--model-arg KEY=VALUE``): ``base_url`` (an ``http://`` or ``https://`` URL) and
-``model`` (required), ``api_key_env`` (name of the environment variable holding the key,
-default ``OPENAI_API_KEY``; the key itself is read at call time, never stored in settings,
-metadata or reports, and redacted from every error and reply; a variable named explicitly
-must be set, else loading fails without echoing the name, which may be a pasted key),
-``timeout`` (seconds any one connect or read may wait, default 60), ``deadline`` (seconds one
-attempt may take in all, connect and the whole reply included, default 300), ``max_reply_mb``
-(largest reply body read, MiB, default 64; a longer one fails that item),
-``max_text_chars`` (longest text reply kept, and so stored as reasoning, default 1,000,000
-characters; a longer one fails that item), ``retries`` (extra attempts after a timeout, a connection error, 429 or
-5xx; default 3), ``backoff`` (first wait in seconds, doubled each retry, default 1),
-``max_wait`` (cap on any wait, a ``Retry-After`` header included; default 60),
-``concurrency`` (requests in flight, default 4), ``size`` (``WIDTHxHEIGHT`` or ``auto``,
-default ``1024x1024``), ``temperature`` (default 0), ``max_tokens`` (default 1024).
+Options (``--model-arg KEY=VALUE``): ``base_url`` (an ``http://`` or ``https://`` URL) and ``model``
+(required), ``api_key_env`` (name of the environment variable holding the key, default
+``OPENAI_API_KEY``; the key itself is read at call time, never stored in settings, metadata or
+reports, and redacted from every error and reply; a variable named explicitly must be set, else
+loading fails without echoing the name, which may be a pasted key), ``timeout`` (seconds any one
+connect or read may wait, default 60), ``deadline`` (seconds one attempt may take in all, connect
+and the whole reply included, default 300), ``max_reply_mb`` (largest reply body read, MiB, default
+64; a longer one fails that item), ``max_text_chars`` (longest text reply kept, and so stored as
+reasoning, default 1,000,000 characters; a longer one fails that item), ``retries`` (extra attempts
+after a timeout, a connection error, 429 or 5xx; default 3), ``backoff`` (first wait in seconds,
+doubled each retry, default 1), ``max_wait`` (cap on any wait, a ``Retry-After`` header included;
+default 60), ``concurrency`` (requests in flight, default 4), ``size`` (``WIDTHxHEIGHT`` or
+``auto``, default ``1024x1024``), ``temperature`` (default 0), ``max_tokens`` (default 1024).
 
-An image reply is checked from its header before decoding: its width and height must lie
-within a factor of ``IMAGE_SIZE_FACTOR`` (2) of the requested ``size`` (with ``size=auto``, at
+An image reply is checked from its header before decoding: its width and height may be at
+most ``IMAGE_SIZE_FACTOR`` (2) times the requested ``size`` (with ``size=auto``, at
 most ``AUTO_MAX_PIXELS``). Each prompt is its own request: a request that fails (after its
 retries) fails its item only; the batch is not resent (:class:`ItemErrors`).
 
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["RETRY_STATUS", "HttpItemErrors", "HttpModel", "HttpModelError"]
 
 _SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
-#: A returned image may be at most this factor larger, or smaller, than requested, per side.
+#: A returned image may be at most this factor larger than requested, per side.
 IMAGE_SIZE_FACTOR = 2
 #: With ``size=auto``: the most pixels a returned image may have.
 AUTO_MAX_PIXELS = 4096 * 4096
@@ -284,10 +283,10 @@ class HttpModel:
             return
         want_w, want_h = (int(g) for g in self.size.split("x"))
         f = IMAGE_SIZE_FACTOR
-        if not (want_w / f <= width <= want_w * f and want_h / f <= height <= want_h * f):
+        if width > want_w * f or height > want_h * f:
             raise HttpModelError(
                 f"images reply data[0] is {width}x{height} pixels for a requested {self.size} "
-                f"(more than {f}x off in a side): refused before decoding"
+                f"(more than {f}x larger in a side): refused before decoding"
             )
 
     # -- protocol --------------------------------------------------------------------------

@@ -7,11 +7,12 @@
 * :class:`Transport`: POSTs JSON with bounded retries. Every attempt has a total ``deadline``
   (connect, headers and body together: a watchdog shuts the socket when it passes, so a server
   trickling bytes cannot hold a request longer than the deadline, however short each read's
-  ``timeout``), and a reply is read in chunks and abandoned past ``max_bytes``. Redirects are not followed (urllib would
-  resend the ``Authorization`` header to wherever a redirect points). Every message it raises,
-  and every text the adapter returns, passes through :meth:`Transport.redact`, which replaces
-  the key, so a server echoing the key back, or an exception of ``urllib`` / ``http.client``
-  quoting a header, never carries it into an error, a verdict, a junit property or a report.
+  ``timeout``), and a reply is read in chunks and abandoned past ``max_bytes``. Redirects are not
+  followed (urllib would resend the ``Authorization`` header to wherever a redirect points). Every
+  message it raises, and every text the adapter returns, passes through :meth:`Transport.redact`,
+  which replaces the key, so a server echoing the key back, or an exception of ``urllib`` /
+  ``http.client`` quoting a header, never carries it into an error, a verdict, a junit property or a
+  report.
 """
 
 from __future__ import annotations
