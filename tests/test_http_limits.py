@@ -90,8 +90,8 @@ def bad() -> Iterator[BadServer]:
 
 
 def _model(srv: BadServer, **extra: str) -> Any:
-    host, port = srv.server_address[:2]
-    args = {"base_url": f"http://{host}:{port}/v1", "model": "m", "retries": "0",
+    port = srv.server_address[1]
+    args = {"base_url": f"http://127.0.0.1:{port}/v1", "model": "m", "retries": "0",
             "backoff": "0", "size": "128x128", **extra}  # fmt: skip
     return load_model("http", None, args)
 
@@ -157,13 +157,13 @@ def test_failed_requests_are_per_item_and_not_resent_by_halving(bad: BadServer) 
 def test_unset_api_key_env_is_a_usage_error_that_does_not_echo_it(
     bad: BadServer, pytester: pytest.Pytester
 ) -> None:
-    host, port = bad.server_address[:2]
+    port = bad.server_address[1]
     secret = "sk-pasted-instead-of-a-name-1234"
     pytester.makeini("[pytest]\nureason_store = .store\n")
     suite = "suite: demo\nversion: 1\ntask: arithmetic\ninstances:\n  - generator: arithmetic\n"
     pytester.makefile(".suite.yaml", demo=suite + "    count: 1\n    seed: 1\n")
     result = pytester.runpytest(
-        "--model", "http", f"--model-arg=base_url=http://{host}:{port}/v1",
+        "--model", "http", f"--model-arg=base_url=http://127.0.0.1:{port}/v1",
         "--model-arg=model=m", f"--model-arg=api_key_env={secret}",
     )  # fmt: skip
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -157,8 +157,8 @@ class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
         self.watch = watch
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(  # type: ignore[arg-type]
-            _WatchedHTTPS,
+        return self.do_open(
+            _WatchedHTTPS,  # type: ignore[arg-type]
             req,
             context=self._context,  # type: ignore[attr-defined]
             watch=self.watch,
