@@ -1,12 +1,14 @@
 """Batched model calls, and the grouping of items into batches.
 
-:func:`run_batched` calls a batched function over many inputs in batches of a configured size.
-When a batch raises (out of memory, or one bad input), it is split in halves and retried, down
-to single inputs; an input that fails alone gets its exception as its result, and every other
-input still gets its output. Before any retry the failed attempt's memory is released: the
-exception and its traceback (whose frames hold the partial tensors) are dropped outside the
-``except`` block, and after an out-of-memory error garbage is collected and PyTorch's CUDA
-cache emptied (see :mod:`pytest_ureason.memory`).
+:func:`run_batched` calls a batched function over many inputs in batches of a configured size. When
+a batch raises (out of memory, or one bad input), it is split in halves and retried, down to single
+inputs; a call that raises :class:`~pytest_ureason.models.base.ItemErrors` (its inputs failed one by
+one, e.g. an API answering errors per request) is not split: each input gets its own output or
+exception, and nothing is resent. An input that fails alone gets its exception as its result, and
+every other input still gets its output. Before any retry the failed attempt's memory is released:
+the exception and its traceback (whose frames hold the partial tensors) are dropped outside the
+``except`` block, and after an out-of-memory error garbage is collected and PyTorch's CUDA cache
+emptied (see :mod:`pytest_ureason.memory`).
 
 :func:`assign_groups` decides which items are generated together: the items of up to
 ``batch_size`` consecutive instances of one suite file (all their conditions and seeds, so the
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pytest_ureason.memory import drop_traceback, is_out_of_memory, release_memory
+from pytest_ureason.models.base import ItemErrors
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -88,6 +91,21 @@ def run_batched(
             results.extend(out)
             if on_batch is not None:
                 on_batch(len(chunk))
+            return
+        if isinstance(error, ItemErrors) and len(error.results) == len(chunk):
+            # The inputs failed one by one: keep each one's outcome, resend nothing.
+            done = 0
+            for one in error.results:
+                if isinstance(one, BaseException):
+                    drop_traceback(one)
+                    stats.failed += 1
+                    results.append(Failed(one))
+                else:
+                    done += 1
+                    results.append(one)
+            del error
+            if on_batch is not None and done:
+                on_batch(done)
             return
         # Out of the except block: the failed attempt's frames and partial tensors are
         # reachable only through ``error`` now; drop them before anything runs again.

@@ -14,10 +14,21 @@ fixed. An exact McNemar test on those discordant pairs decides:
 Every flipped item is listed either way. Items of a suite whose version differs from the
 baseline's are not compared (the gate says so); when nothing at all can be compared, the gate
 fails rather than pass on no evidence.
+
+The gate fails closed on a baseline it cannot trust:
+
+* **coverage**: items of this run that the baseline does not hold (a suite or items added, or
+  entries deleted from the file) are counted and the first ones named; they fail the gate
+  unless ``--gate-allow-new`` (ini ``ureason_gate_allow_new``) accepts them as new items.
+* **integrity**: a baseline carries ``digest``, the sha256 of the canonical JSON (sorted keys,
+  no spaces, ASCII) of every other field, items and ``pass_rates`` included; :meth:`Baseline.read`
+  recomputes it and the pass rates, so a hand edit is refused. A baseline of format version 1
+  (written before digests) is refused too: regenerate it with ``--ureason-regen-baseline``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,12 +40,36 @@ from pytest_ureason.junit_read import Item
 from pytest_ureason.report import mcnemar_exact
 
 FORMAT = "pytest-ureason-baseline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: with "digest" (version 1 files are refused: regenerate them)
 OUTCOMES = ("passed", "failed", "error", "skipped")
+
+
+REGEN_HINT = "regenerate it with --ureason-regen-baseline"
+#: Items of this run missing from the baseline that a gate names (the rest are counted).
+MAX_NEW_LISTED = 20
 
 
 class BaselineError(Exception):
     """A baseline file that cannot be read or written, naming the file and the field."""
+
+
+def digest_of(data: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a baseline's fields other than ``digest``."""
+    body = {k: v for k, v in data.items() if k != "digest"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _pass_rates(suites: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per condition, the items passed and scored (skips are not scored)."""
+    rates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for entry in suites.values():
+        for item_id, outcome in entry["items"].items():
+            if outcome != "skipped":
+                cond = _condition(item_id)
+                rates[cond][0] += outcome == "passed"
+                rates[cond][1] += 1
+    return {c: {"passed": p, "scored": n} for c, (p, n) in sorted(rates.items())}
 
 
 @dataclass
@@ -65,23 +100,19 @@ class Baseline:
         return cls(model, sorted(prints), dict(sorted(suites.items())), stamp)
 
     def to_json(self) -> dict[str, Any]:
-        """The file's JSON form (with pass rates per condition, for a reader)."""
-        rates: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for entry in self.suites.values():
-            for item_id, outcome in entry["items"].items():
-                if outcome != "skipped":
-                    cond = _condition(item_id)
-                    rates[cond][0] += outcome == "passed"
-                    rates[cond][1] += 1
-        return {
+        """The file's JSON form (with pass rates per condition, for a reader, and the digest
+        of everything else)."""
+        data: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "created": self.created,
             "model": self.model,
             "fingerprints": self.fingerprints,
-            "pass_rates": {c: {"passed": p, "scored": n} for c, (p, n) in sorted(rates.items())},
+            "pass_rates": _pass_rates(self.suites),
             "suites": self.suites,
         }
+        data["digest"] = digest_of(data)
+        return data
 
     def write(self, path: Path) -> None:
         """Write atomically.
@@ -113,6 +144,11 @@ class Baseline:
             raise BaselineError(f"{path}: not JSON: {exc}") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise BaselineError(f"{path}: not a pytest-ureason baseline (field 'format')")
+        if data.get("version") == 1:
+            raise BaselineError(
+                f"{path}: an old baseline (format version 1, without a digest) cannot be "
+                f"trusted: {REGEN_HINT}"
+            )
         if data.get("version") != FORMAT_VERSION:
             raise BaselineError(
                 f"{path}: field 'version': {data.get('version')!r} is not {FORMAT_VERSION}"
@@ -126,13 +162,26 @@ class Baseline:
             where = f"{path}: field suites[{name!r}]"
             if not isinstance(entry, dict) or not isinstance(entry.get("items"), dict):
                 raise BaselineError(f"{where}: must be an object with 'version' and 'items'")
+            if not isinstance(entry.get("version"), str):
+                raise BaselineError(f"{where}.version: must be a string")
             for item_id, outcome in entry["items"].items():
                 if outcome not in OUTCOMES or "[" not in item_id:
                     raise BaselineError(f"{where}.items[{item_id!r}]: bad outcome {outcome!r}")
-            entry["version"] = str(entry.get("version", ""))
         prints = data.get("fingerprints", [])
         if not isinstance(prints, list) or not all(isinstance(p, str) for p in prints):
             raise BaselineError(f"{path}: field 'fingerprints' must be a list of strings")
+        stored = data.get("digest")
+        if not isinstance(stored, str) or not stored:
+            raise BaselineError(f"{path}: field 'digest' is missing: {REGEN_HINT}")
+        if stored != digest_of(data):
+            raise BaselineError(
+                f"{path}: field 'digest' does not match the file's content (edited by hand or "
+                f"damaged): {REGEN_HINT}"
+            )
+        if data.get("pass_rates") != _pass_rates(suites):
+            raise BaselineError(
+                f"{path}: field 'pass_rates' disagrees with the items: {REGEN_HINT}"
+            )
         return cls(model, list(prints), suites, str(data.get("created", "")))
 
 
@@ -172,11 +221,22 @@ class GateResult:
     conditions: list[ConditionGate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     compared: int = 0
+    new: list[str] = field(default_factory=list)  # items of this run the baseline lacks
+    allow_new: bool = False  # whether those are accepted (--gate-allow-new)
+
+    @property
+    def uncovered(self) -> bool:
+        """Whether the baseline covers less than the run, and that is not accepted."""
+        return bool(self.new) and not self.allow_new
 
     @property
     def failed(self) -> bool:
         """Whether the gate fails the session."""
-        return self.compared == 0 or any(c.status == "regression" for c in self.conditions)
+        return (
+            self.compared == 0
+            or self.uncovered
+            or any(c.status == "regression" for c in self.conditions)
+        )
 
     @property
     def improved(self) -> bool:
@@ -192,13 +252,15 @@ def compare(
     min_effect: float = 0.02,
     source: str = "",
     model: str | None = None,
+    allow_new: bool = False,
 ) -> GateResult:
     """Gate the items of ``model`` (default: the baseline's model) against ``baseline``.
 
     A release gate may compare a new model with an old one's baseline: the names need not
-    match, and a note says when they do not.
+    match, and a note says when they do not. Items of this run that the baseline lacks fail
+    the gate unless ``allow_new``.
     """
-    result = GateResult(source, alpha, min_effect)
+    result = GateResult(source, alpha, min_effect, allow_new=allow_new)
     model = model or baseline.model
     run = Baseline.from_items(items, model)
     if not run.suites:
@@ -216,8 +278,9 @@ def compare(
         now, then = run.suites.get(name), baseline.suites.get(name)
         label = name or "(suite not recorded)"
         if then is None:
-            new = len(now["items"]) if now else 0
-            result.notes.append(f"suite {label}: not in the baseline ({new} items new)")
+            new = list(now["items"]) if now else []
+            result.notes.append(f"suite {label}: not in the baseline ({len(new)} items new)")
+            result.new += new
             continue
         if now is None:
             result.notes.append(f"suite {label}: in the baseline but not run")
@@ -233,6 +296,7 @@ def compare(
             result.notes.append(
                 f"suite {label}: {absent} baseline items not in this run (not compared)"
             )
+        result.new += [i for i in now["items"] if i not in then["items"]]
         for item_id, outcome in now["items"].items():
             old = then["items"].get(item_id)
             # A baseline skip carries no verdict to compare with. A pass that this run skips
@@ -287,6 +351,20 @@ def format_gate(result: GateResult, max_flips: int = 40) -> list[str]:
                 lines.append(f"  {kind}: {item_id}")
             if len(flips) > max_flips:
                 lines.append(f"  {kind}: ... and {len(flips) - max_flips} more")
+    if result.new:
+        lines.append(
+            f"{len(result.new)} items of this run are not in the baseline: "
+            + (
+                "accepted as new (--gate-allow-new)"
+                if result.allow_new
+                else "the baseline covers less than the run, the gate fails (regenerate it with "
+                "--ureason-regen-baseline, or accept new items with --gate-allow-new)"
+            )
+        )
+        for item_id in result.new[:MAX_NEW_LISTED]:
+            lines.append(f"  new: {item_id}")
+        if len(result.new) > MAX_NEW_LISTED:
+            lines.append(f"  new: ... and {len(result.new) - MAX_NEW_LISTED} more")
     if result.failed:
         lines.append("GATE FAILED")
     elif result.improved:

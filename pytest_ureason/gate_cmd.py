@@ -2,6 +2,8 @@
 
 The same comparison as ``pytest ... --gate PATH`` (:mod:`pytest_ureason.gate`), for results
 written earlier, e.g. merged shards. ``--regen`` writes the baseline from the results instead.
+The baseline is read and checked (JSON, fields, digest) before the results; ``--allow-new``
+accepts result items that the baseline lacks (by default they fail the gate).
 Exit status: 0 when the gate passes (or the baseline was written), 1 when it fails, 2 when a
 file cannot be read or written or the model is ambiguous.
 """
@@ -26,6 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="smallest pass-rate drop (0..1) that fails the gate (default 0.02)",
     )
     p.add_argument("--model", help="model of the results to gate (default: the baseline's)")
+    p.add_argument(
+        "--allow-new",
+        action="store_true",
+        help="accept result items that the baseline lacks (default: they fail the gate)",
+    )
     p.add_argument("--regen", action="store_true", help="write the baseline from the results")
     p.set_defaults(fn=cmd_gate)
 
@@ -40,6 +47,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
         if not 0.0 <= value <= 1.0:
             print(f"{prog}: {name} must be in [0, 1], got {value}", file=sys.stderr)
             return 2
+    path = Path(args.baseline)
+    try:
+        baseline = None if args.regen else Baseline.read(path)
+    except BaselineError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
     try:
         results = load_results([Path(p) for p in args.results])
     except ResultsError as exc:
@@ -48,9 +61,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     for problem in results.problems():
         print(problem)
     models = sorted({i.props["ureason_model"] for i in results.items})
-    path = Path(args.baseline)
     try:
-        baseline = None if args.regen else Baseline.read(path)
         model = args.model or (baseline.model if baseline is not None else None)
         if model is None or (args.model is None and model not in models):
             if len(models) != 1:
@@ -89,6 +100,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         min_effect=args.min_effect,
         source=str(path),
         model=model,
+        allow_new=args.allow_new,
     )
     for line in format_gate(result):
         print(line)

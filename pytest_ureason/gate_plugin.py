@@ -23,12 +23,23 @@ class GatePlugin:
     (a plain test, a broken suite file, an internal error).
     """
 
-    def __init__(self, path: Path, alpha: float, min_effect: float, regen: bool, model: str):
+    def __init__(
+        self,
+        path: Path,
+        alpha: float,
+        min_effect: float,
+        regen: bool,
+        model: str,
+        allow_new: bool = False,
+    ):
         self.path = path
         self.alpha = alpha
         self.min_effect = min_effect
         self.regen = regen
         self.model = model
+        self.allow_new = allow_new
+        #: The baseline, read and checked before any item runs (None when regenerating).
+        self.baseline: Baseline | None = None
         self.items: dict[str, Item] = {}
         self.other_failures = 0
         self.lines: list[str] = []
@@ -66,12 +77,13 @@ class GatePlugin:
                 self.lines = [f"baseline written to {self.path}: {count} items of {self.model}"]
             else:
                 result = compare(
-                    Baseline.read(self.path),
+                    self.baseline if self.baseline is not None else Baseline.read(self.path),
                     items,
                     alpha=self.alpha,
                     min_effect=self.min_effect,
                     source=str(self.path),
                     model=self.model,
+                    allow_new=self.allow_new,
                 )
                 self.lines = format_gate(result)
                 self.failed = result.failed
@@ -95,10 +107,12 @@ class GatePlugin:
 
 
 def options_of(config: Any) -> GatePlugin | None:
-    """The gate plugin for this run's options, or None without ``--gate``.
+    """The gate plugin for this run's options, or None without ``--gate``. When gating, the
+    baseline is read and fully checked here, before any item runs.
 
     Raises:
-        pytest.UsageError: a gate option is malformed.
+        pytest.UsageError: a gate option is malformed, or the baseline cannot be read or
+            trusted (the message names the file).
     """
     raw = config.getoption("ureason_gate") or config.getini("ureason_gate") or None
     regen = bool(config.getoption("ureason_regen_baseline"))
@@ -119,4 +133,13 @@ def options_of(config: Any) -> GatePlugin | None:
         values.append(number)
     base = config.invocation_params.dir if config.getoption("ureason_gate") else config.rootpath
     model = config.getoption("ureason_model") or config.getini("ureason_model")
-    return GatePlugin(Path(base, str(raw)), values[0], values[1], regen, str(model))
+    allow_new = bool(
+        config.getoption("ureason_gate_allow_new") or config.getini("ureason_gate_allow_new")
+    )
+    plugin = GatePlugin(Path(base, str(raw)), values[0], values[1], regen, str(model), allow_new)
+    if not regen:
+        try:
+            plugin.baseline = Baseline.read(plugin.path)
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--gate: {exc}") from None
+    return plugin

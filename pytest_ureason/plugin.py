@@ -54,7 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ureason.models.base import ModelLoadError, get_factory
 
     try:
-        get_factory(settings.model)
+        factory = get_factory(settings.model)
+        # An adapter may check its options before any item runs (e.g. http: api_key_env).
+        check = getattr(factory, "check_options", None)
+        if callable(check):
+            check(settings.model_args)
     except ModelLoadError as exc:
         raise pytest.UsageError(f"--model: {exc}") from None
     for option, name in (

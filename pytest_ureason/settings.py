@@ -22,6 +22,7 @@ option             ini key                meaning
 --gate PATH        ureason_gate           gate the run against this baseline JSON
 --gate-alpha       ureason_gate_alpha     significance level of the gate (0.05)
 --gate-min-effect  ureason_gate_min_eff.. smallest pass-rate drop that fails (0.02)
+--gate-allow-new   ureason_gate_allow_new run items missing from the baseline pass (no)
 --rounds           ureason_rounds         interleaved: most reflect-refine rounds (2)
 --suite-format     ureason_suite_format   JSONL format (``auto``, ``native``, ``ureason``...)
 =================  =====================  ==========================================
@@ -36,6 +37,9 @@ Seed formats (issue 8): ``--suite-format`` and ``--derived-assertions advise|req
 yes/no judge alone decides, as the papers judged) or decide the item too.
 
 ``--ureason-regen-baseline`` (a flag) writes the ``--gate`` baseline instead of gating.
+Without ``--gate-allow-new`` (a flag; ini ``ureason_gate_allow_new = true``) a baseline that
+lacks items of the run fails the gate; the baseline is read and checked (JSON, fields, digest)
+before any item runs.
 """
 
 from __future__ import annotations
@@ -191,6 +195,18 @@ def add_options(parser: pytest.Parser) -> None:
     ):
         gate.addoption(option, dest=dest, default=None, help=help_text)
         parser.addini(dest, help=help_text, type="string", default=None)  # type: ignore[arg-type]
+    gate.addoption(
+        "--gate-allow-new",
+        dest="ureason_gate_allow_new",
+        action="store_true",
+        help="accept run items that the baseline lacks (default: they fail the gate)",
+    )
+    parser.addini(
+        "ureason_gate_allow_new",
+        type="bool",
+        default=False,
+        help="accept run items that the --gate baseline lacks (default: they fail the gate)",
+    )
     gate.addoption(
         "--ureason-regen-baseline",
         dest="ureason_regen_baseline",

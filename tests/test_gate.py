@@ -143,12 +143,10 @@ def test_gate_usage_and_file_errors(pytester: pytest.Pytester, gate_dir: Path) -
     result.stderr.fnmatch_lines(["*--ureason-regen-baseline needs --gate PATH*"])
     result = _run(pytester, "--model", "reference", "--gate", "b.json", "--gate-alpha", "2")
     result.stderr.fnmatch_lines(["*--gate-alpha must be a number in [[]0, 1[]], got '2'"])
-    write(pytester.path / "b.json", '{"format": "pytest-ureason-baseline", "version": 1}')
+    write(pytester.path / "b.json", '{"format": "pytest-ureason-baseline", "version": 2}')
     result = _run(pytester, "--model", "reference", "--gate", "b.json")
-    result.stdout.fnmatch_lines(
-        ["gate: *b.json: field 'model' must be a non-empty string", "GATE FAILED"]
-    )
-    assert result.ret == 1
+    result.stderr.fnmatch_lines(["*--gate: *b.json: field 'model' must be a non-empty string"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     # A plain failing test still fails a gated session.
     pytester.makepyfile(test_plain="def test_plain():\n    assert False\n")
     _run(pytester, "--model", "reference", "--gate", "b2.json", "--ureason-regen-baseline")
@@ -206,3 +204,99 @@ def test_bad_fingerprints_in_a_baseline_is_our_error(tmp_path: Path) -> None:
         path.write_text(json.dumps(data))
         with pytest.raises(BaselineError, match="field 'fingerprints' must be a list of strings"):
             Baseline.read(path)
+
+
+# -- fail closed: coverage, integrity, and checks before any item runs ---------------------------
+
+
+def _stored(pytester: pytest.Pytester) -> int:
+    return len(list((pytester.path / ".store").rglob("*.json")))
+
+
+def test_baseline_covering_less_than_the_run_fails_unless_allowed(
+    pytester: pytest.Pytester, gate_dir: Path
+) -> None:
+    # A baseline of the decontext items alone, gated with direct items too: 14 run items are
+    # not in it. They are counted and named, and fail the gate unless accepted as new.
+    pytester.runpytest(
+        "--condition", "decontext", "--model", "reference", "--gate", "b.json",
+        "--ureason-regen-baseline",
+    )  # fmt: skip
+    result = _run(pytester, "--model", "reference", "--gate", "b.json")
+    result.stdout.fnmatch_lines(
+        [
+            "decontext: 14/14 -> 14/14 passed*UNCHANGED",
+            "14 items of this run are not in the baseline: the baseline covers less than the "
+            "run, the gate fails*--gate-allow-new*",
+            "  new: arithmetic/arith-g3-00*[[]direct-s0[]]",
+            "GATE FAILED",
+        ]
+    )
+    assert result.ret == 1
+    allowed = _run(pytester, "--model", "reference", "--gate", "b.json", "--gate-allow-new")
+    allowed.stdout.fnmatch_lines(
+        ["14 items of this run are not in the baseline: accepted as new (--gate-allow-new)",
+         "GATE PASSED"]
+    )  # fmt: skip
+    assert allowed.ret == 0
+    pytester.makeini("[pytest]\nureason_store = .store\nureason_gate_allow_new = true\n")
+    assert _run(pytester, "--model", "reference", "--gate", "b.json").ret == 0
+
+
+def test_missing_items_are_counted_and_the_first_named() -> None:
+    # The case: a baseline from which the regressed items were dropped (and its digest
+    # rewritten) compared 465/465 -> 465/465 and passed.
+    run = _items(["failed"] * 85 + ["passed"] * 465)
+    base = Baseline.from_items(_items(["passed"] * 550)[85:], "m")
+    result = compare(base, run)
+    assert (result.compared, len(result.new), result.failed) == (465, 85, True)
+    lines = format_gate(result)
+    assert lines[-1] == "GATE FAILED"
+    assert sum(line.startswith("  new: t/i") for line in lines) == 20
+    assert "  new: ... and 65 more" in lines
+    assert not compare(base, run, allow_new=True).failed
+
+
+def test_edited_old_or_broken_baselines_are_refused_before_any_item(
+    pytester: pytest.Pytester, gate_dir: Path
+) -> None:
+    _run(pytester, "--model", "reference", "--gate", "b.json", "--ureason-regen-baseline")
+    path = pytester.path / "b.json"
+    good = path.read_text()
+    data = json.loads(good)
+    assert len(data["digest"]) == 64 and data["version"] == 2
+    for store in (pytester.path / ".store",):
+        import shutil
+
+        shutil.rmtree(store)
+    failing = next(k for k, v in data["suites"]["demo/gate"]["items"].items() if v == "failed")
+    edited = dict(data, suites={"demo/gate": {"version": "1", "items": {
+        **data["suites"]["demo/gate"]["items"], failing: "passed"}}})  # fmt: skip
+    rates = dict(data, pass_rates={"decontext": {"passed": 1, "scored": 14}})
+    old = {k: v for k, v in data.items() if k != "digest"} | {"version": 1}
+    cases = [
+        (json.dumps(edited), "field 'digest' does not match the file's content*regenerate it "
+         "with --ureason-regen-baseline"),
+        (json.dumps(rates), "field 'digest' does not match*"),
+        (json.dumps(old), "an old baseline (format version 1, without a digest)*regenerate it "
+         "with --ureason-regen-baseline"),
+        (json.dumps({k: v for k, v in data.items() if k != "digest"}),
+         "field 'digest' is missing: regenerate it with --ureason-regen-baseline"),
+        (good[: len(good) // 2], "not JSON: *"),
+    ]  # fmt: skip
+    for text, message in cases:
+        path.write_text(text)
+        result = _run(pytester, "--model", "reference", "--gate", "b.json")
+        result.stderr.fnmatch_lines([f"*--gate: {path}: {message}"])
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert _stored(pytester) == 0  # nothing was generated: no item ran
+        # The CLI refuses the same files, before reading any results.
+        assert main(["gate", "missing.xml", "--baseline", str(path)]) == 2
+    # A digest recomputed over consistent content is accepted, even if written elsewhere;
+    # pass rates that disagree with the items are refused even with a matching digest.
+    from pytest_ureason.gate import digest_of
+
+    forged = dict(rates, digest=digest_of(rates))
+    path.write_text(json.dumps(forged))
+    with pytest.raises(BaselineError, match="field 'pass_rates' disagrees with the items"):
+        Baseline.read(path)

@@ -100,6 +100,21 @@ def model_names() -> list[str]:
     return sorted({*_REGISTRY, *BUILTIN, *_entry_point_factories()})
 
 
+class ItemErrors(Exception):
+    """Raised by a batched model call whose inputs failed one by one (not the batch as a whole):
+    ``results`` holds, per input, its output or its exception. A batch runner assigns these
+    per input instead of halving and resending the batch (see
+    :func:`pytest_ureason.batching.run_batched`); any other caller sees one exception naming
+    the first failure.
+    """
+
+    def __init__(self, results: list[Any]):
+        self.results = results
+        errors = [r for r in results if isinstance(r, BaseException)]
+        first = f"{type(errors[0]).__name__}: {errors[0]}" if errors else "no error"
+        super().__init__(f"{len(errors)} of {len(results)} inputs failed; the first: {first}")
+
+
 def get_factory(name: str) -> ModelFactory:
     """The factory registered for ``name``.
 

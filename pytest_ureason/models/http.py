@@ -6,15 +6,24 @@
   (a returned http(s) ``url`` is fetched, without the key); the reasoning context is appended
   to the prompt, since the endpoint takes one text.
 
-Options (``--model-arg KEY=VALUE``): ``base_url`` (an ``http://`` or ``https://`` URL) and
-``model`` (required), ``api_key_env`` (name of the environment variable holding the key,
-default ``OPENAI_API_KEY``; the key itself is read at call time, never stored in settings,
-metadata or reports, and redacted from every error and reply), ``timeout`` (seconds per
-request, default 60), ``retries`` (extra attempts after a timeout, a connection error, 429 or
-5xx; default 3), ``backoff`` (first wait in seconds, doubled each retry, default 1),
-``max_wait`` (cap on any wait, a ``Retry-After`` header included; default 60),
-``concurrency`` (requests in flight, default 4), ``size`` (``WIDTHxHEIGHT`` or ``auto``,
-default ``1024x1024``), ``temperature`` (default 0), ``max_tokens`` (default 1024).
+Options (``--model-arg KEY=VALUE``): ``base_url`` (an ``http://`` or ``https://`` URL) and ``model``
+(required), ``api_key_env`` (name of the environment variable holding the key, default
+``OPENAI_API_KEY``; the key itself is read at call time, never stored in settings, metadata or
+reports, and redacted from every error and reply; a variable named explicitly must be set, else
+loading fails without echoing the name, which may be a pasted key), ``timeout`` (seconds any one
+connect or read may wait, default 60), ``deadline`` (seconds one attempt may take in all, connect
+and the whole reply included, default 300), ``max_reply_mb`` (largest reply body read, MiB, default
+64; a longer one fails that item), ``max_text_chars`` (longest text reply kept, and so stored as
+reasoning, default 1,000,000 characters; a longer one fails that item), ``retries`` (extra attempts
+after a timeout, a connection error, 429 or 5xx; default 3), ``backoff`` (first wait in seconds,
+doubled each retry, default 1), ``max_wait`` (cap on any wait, a ``Retry-After`` header included;
+default 60), ``concurrency`` (requests in flight, default 4), ``size`` (``WIDTHxHEIGHT`` or
+``auto``, default ``1024x1024``), ``temperature`` (default 0), ``max_tokens`` (default 1024).
+
+An image reply is checked from its header before decoding: its width and height may be at
+most ``IMAGE_SIZE_FACTOR`` (2) times the requested ``size`` (with ``size=auto``, at
+most ``AUTO_MAX_PIXELS``). Each prompt is its own request: a request that fails (after its
+retries) fails its item only; the batch is not resent (:class:`ItemErrors`).
 
 Replies are validated: a reply that is not JSON, or lacks ``choices[0].message.content`` /
 ``data[0].b64_json`` or has them of the wrong type, is an :class:`HttpModelError` naming the
@@ -26,13 +35,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.models.base import ModelLoadError, Unsupported
+from pytest_ureason.models.base import ItemErrors, ModelLoadError, Unsupported
 from pytest_ureason.models.http_transport import (
     RETRY_STATUS,
     HttpModelError,
@@ -51,9 +61,33 @@ if TYPE_CHECKING:
 
     from PIL import Image
 
-__all__ = ["RETRY_STATUS", "HttpModel", "HttpModelError"]
+__all__ = ["RETRY_STATUS", "HttpItemErrors", "HttpModel", "HttpModelError"]
 
 _SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
+#: A returned image may be at most this factor larger than requested, per side.
+IMAGE_SIZE_FACTOR = 2
+#: With ``size=auto``: the most pixels a returned image may have.
+AUTO_MAX_PIXELS = 4096 * 4096
+
+
+class HttpItemErrors(ItemErrors, HttpModelError):
+    """Some requests of a batched call failed (each after its own retries); see
+    :class:`ItemErrors`."""
+
+
+def check_key_env(options: dict[str, str] | None) -> None:
+    """An explicitly named ``api_key_env`` must be set (its value is never echoed: people paste
+    the key itself there).
+
+    Raises:
+        ModelLoadError: the variable is not set.
+    """
+    name = (options or {}).get("api_key_env", "").strip()
+    if name and not os.environ.get(name, "").strip():
+        raise ModelLoadError(
+            "http: the environment variable named by --model-arg api_key_env is not set "
+            "(give the variable's name there, never the key itself)"
+        )
 
 
 def _field(value: Any, path: str, kind: type, what: str) -> Any:
@@ -111,7 +145,9 @@ class HttpModel:
 
     name = "http"
     #: Options that change speed or robustness, not answers: left out of judge cache keys.
-    speed_options = ("concurrency", "timeout", "retries", "backoff", "max_wait")
+    speed_options = ("concurrency", "timeout", "retries", "backoff", "max_wait", "deadline")
+    #: Run before any item (``pytest_configure``): a bad option is a usage error.
+    check_options = staticmethod(check_key_env)
 
     def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
         if model_path:
@@ -124,10 +160,14 @@ class HttpModel:
                 "http: --model-arg base_url=URL and --model-arg model=NAME are required "
                 "(e.g. base_url=http://127.0.0.1:8000/v1 model=my-umm)"
             )
+        check_key_env(options)
         self.base_url = check_base_url(base_url)
         self.model = model
         key_env = opts.text("api_key_env", "OPENAI_API_KEY")
         timeout = opts.number("timeout", 60, 0.001, 3600)
+        deadline = opts.number("deadline", 300, 0.001, 86400)
+        max_bytes = int(opts.number("max_reply_mb", 64, 0.001, 16384) * (1 << 20))
+        self.max_text_chars = opts.integer("max_text_chars", 1_000_000, 1, 1 << 30)
         retries = opts.integer("retries", 3, 0, 20)
         backoff = opts.number("backoff", 1.0, 0.0, 60)
         max_wait = opts.number("max_wait", 60.0, 0.0, 3600)
@@ -150,6 +190,8 @@ class HttpModel:
             retries=retries,
             backoff=backoff,
             max_wait=max_wait,
+            deadline=deadline,
+            max_bytes=max_bytes,
         )
         self.settings: dict[str, Any] = {
             "base_url": self.base_url,
@@ -185,12 +227,29 @@ class HttpModel:
         except Exception as exc:
             raise self.transport.error(f"{type(exc).__name__}: {exc}") from None
 
+    def _one(self, fn: Callable[[int], Any], i: int) -> Any:
+        """``fn(i)``, or the exception it raised (the key redacted)."""
+        try:
+            with self._redacting():
+                return fn(i)
+        except Exception as exc:
+            return exc
+
     def _map(self, fn: Callable[[int], Any], n: int) -> list[Any]:
-        with (
-            self._redacting(),
-            ThreadPoolExecutor(max_workers=min(self.concurrency, max(n, 1))) as pool,
-        ):
-            return list(pool.map(fn, range(n)))
+        """``fn`` over ``range(n)``, ``concurrency`` at a time. Each item is its own request:
+        when some fail, :class:`ItemErrors` carries every item's result or error, so a batch
+        runner fails those items alone (a missing endpoint is :class:`Unsupported` for all)."""
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, max(n, 1))) as pool:
+            results = list(pool.map(lambda i: self._one(fn, i), range(n)))
+        for result in results:
+            if isinstance(result, Unsupported):
+                raise result
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if len(results) == 1 and errors:
+            raise errors[0]
+        if errors:
+            raise HttpItemErrors(results)
+        return results
 
     def _chat(self, content: str | list[dict[str, Any]], seed: int) -> str:
         reply = self.transport.post(
@@ -204,7 +263,31 @@ class HttpModel:
             },
         )
         # A server may echo the key back: it never reaches the store or a report.
-        return self.transport.redact(chat_content(reply))
+        text = chat_content(reply)
+        if len(text) > self.max_text_chars:
+            raise HttpModelError(
+                f"chat reply text is {len(text)} characters, over the limit of "
+                f"{self.max_text_chars} (--model-arg max_text_chars): not kept"
+            )
+        return self.transport.redact(text)
+
+    def _check_pixels(self, size: tuple[int, int]) -> None:
+        """Refuse an image whose header announces a size far from the requested one."""
+        width, height = size
+        if self.size == "auto":
+            if width * height > AUTO_MAX_PIXELS:
+                raise HttpModelError(
+                    f"images reply data[0] is {width}x{height} pixels, more than "
+                    f"{AUTO_MAX_PIXELS} with size=auto: refused before decoding"
+                )
+            return
+        want_w, want_h = (int(g) for g in self.size.split("x"))
+        f = IMAGE_SIZE_FACTOR
+        if width > want_w * f or height > want_h * f:
+            raise HttpModelError(
+                f"images reply data[0] is {width}x{height} pixels for a requested {self.size} "
+                f"(more than {f}x larger in a side): refused before decoding"
+            )
 
     # -- protocol --------------------------------------------------------------------------
 
@@ -271,9 +354,12 @@ class HttpModel:
             else:
                 raw = self.transport.fetch(item["url"])
             try:
-                with Image.open(io.BytesIO(raw)) as img:
+                with Image.open(io.BytesIO(raw)) as img:  # reads the header only
+                    self._check_pixels(img.size)
                     return img.convert("RGB")
-            except (UnidentifiedImageError, OSError, ValueError):
+            except HttpModelError:
+                raise
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
                 raise HttpModelError(
                     "images reply data[0] does not decode to an image "
                     f"({len(raw)} bytes, starting {raw[:8]!r})"

@@ -4,17 +4,23 @@
   credentials in them (the key comes from an environment variable, never from the URL).
 * :func:`retry_wait`: exponential backoff, capped; a server's ``Retry-After`` (seconds or an
   HTTP date) is honoured but bounded by the same cap.
-* :class:`Transport`: POSTs JSON with bounded retries. Redirects are not followed (urllib would
-  resend the ``Authorization`` header to wherever a redirect points). Every message it raises,
-  and every text the adapter returns, passes through :meth:`Transport.redact`, which replaces
-  the key, so a server echoing the key back, or an exception of ``urllib`` / ``http.client``
-  quoting a header, never carries it into an error, a verdict, a junit property or a report.
+* :class:`Transport`: POSTs JSON with bounded retries. Every attempt has a total ``deadline``
+  (connect, headers and body together: a watchdog shuts the socket when it passes, so a server
+  trickling bytes cannot hold a request longer than the deadline, however short each read's
+  ``timeout``), and a reply is read in chunks and abandoned past ``max_bytes``. Redirects are not
+  followed (urllib would resend the ``Authorization`` header to wherever a redirect points). Every
+  message it raises, and every text the adapter returns, passes through :meth:`Transport.redact`,
+  which replaces the key, so a server echoing the key back, or an exception of ``urllib`` /
+  ``http.client`` quoting a header, never carries it into an error, a verdict, a junit property or a
+  report.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
 import threading
 import time
 import urllib.error
@@ -89,7 +95,128 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises the 3xx as an HTTPError
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _Watch:
+    """The deadline of one attempt: :meth:`fire` (from a timer) shuts the attempt's socket."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                self._shut()
+
+    def fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    def __init__(self, *args: Any, watch: _Watch, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch.attach(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, watch: _Watch, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._watch = watch
+
+    def connect(self) -> None:
+        super().connect()
+        self._watch.attach(self.sock)
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watch: _Watch):
+        super().__init__()
+        self.watch = watch
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTP, req, watch=self.watch)  # type: ignore[arg-type]
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watch: _Watch):
+        super().__init__()
+        self.watch = watch
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            _WatchedHTTPS,  # type: ignore[arg-type]
+            req,
+            context=self._context,  # type: ignore[attr-defined]
+            watch=self.watch,
+        )
+
+
+class DeadlineExceeded(TimeoutError):
+    """An attempt that did not complete within its deadline."""
+
+
+class ReplyTooLarge(ValueError):
+    """A reply longer than the transport's ``max_bytes``."""
+
+
+def _open_and_read(
+    target: str | urllib.request.Request, timeout: float, deadline: float, max_bytes: int
+) -> bytes:
+    """Open ``target`` (no redirects) and read its whole body, within ``deadline`` seconds in
+    all and ``max_bytes`` bytes.
+
+    Raises:
+        DeadlineExceeded: the deadline passed (while connecting, or reading headers or body).
+        ReplyTooLarge: the body (or its announced length) exceeds ``max_bytes``.
+        urllib.error.HTTPError, OSError, HTTPException: as urllib raises them.
+    """
+    watch = _Watch()
+    opener = urllib.request.build_opener(
+        _NoRedirect, _WatchedHTTPHandler(watch), _WatchedHTTPSHandler(watch)
+    )
+    timer = threading.Timer(deadline, watch.fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        with opener.open(target, timeout=min(timeout, deadline)) as response:
+            length = response.headers.get("Content-Length")
+            if length and length.strip().isdigit() and int(length) > max_bytes:
+                raise ReplyTooLarge(f"the reply announces {int(length)} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                chunk = response.read(1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ReplyTooLarge(f"the reply passed {max_bytes} bytes")
+                chunks.append(chunk)
+        if watch.expired:
+            raise DeadlineExceeded
+        return b"".join(chunks)
+    except ReplyTooLarge:
+        raise
+    except (OSError, HTTPException, ValueError):
+        if watch.expired:
+            raise DeadlineExceeded from None
+        raise
+    finally:
+        timer.cancel()
 
 
 class Transport:
@@ -98,10 +225,12 @@ class Transport:
     Args:
         base_url: checked base URL.
         key_env: name of the environment variable with the key (read at every request).
-        timeout: seconds per request.
+        timeout: seconds any one connect or read may wait.
         retries: extra attempts after a timeout, a connection error, 429 or 5xx.
         backoff: first pause in seconds, doubled each retry.
         max_wait: cap on any pause, ``Retry-After`` included.
+        deadline: most seconds one attempt may take in all (connect, headers, body).
+        max_bytes: longest reply body read; a longer one fails the request (not retried).
     """
 
     def __init__(
@@ -113,7 +242,11 @@ class Transport:
         retries: int,
         backoff: float,
         max_wait: float,
+        deadline: float = 300.0,
+        max_bytes: int = 64 << 20,
     ):
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self.base_url = base_url
         self.key_env = key_env
         self.timeout = timeout
@@ -172,8 +305,7 @@ class Transport:
             retry_after: float | None = None
             try:
                 request = urllib.request.Request(url, data=data, headers=self._headers())
-                with _OPENER.open(request, timeout=self.timeout) as response:
-                    raw = response.read()
+                raw = _open_and_read(request, self.timeout, self.deadline, self.max_bytes)
                 return self._parse(url, raw)
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}: {_detail(exc)}"
@@ -187,6 +319,10 @@ class Transport:
                 if exc.code not in RETRY_STATUS:
                     raise self.error(f"POST {url} failed: {last}") from None
                 retry_after = retry_after_seconds(exc.headers.get("Retry-After"))
+            except DeadlineExceeded:
+                last = f"no complete reply within the deadline of {self.deadline:g} s"
+            except ReplyTooLarge as exc:
+                raise self.error(f"POST {url}: {self._too_large(exc)}") from None
             except (TimeoutError, urllib.error.URLError, HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last = f"{type(reason).__name__}: {reason}"
@@ -200,6 +336,12 @@ class Transport:
                 self.waits.append(wait)
                 time.sleep(wait)
         raise self.error(f"POST {url} failed after {self.retries + 1} attempts: {last}")
+
+    def _too_large(self, exc: ReplyTooLarge) -> str:
+        return (
+            f"{exc}, over the limit of {self.max_bytes} bytes (--model-arg max_reply_mb): "
+            "the read was stopped"
+        )
 
     def _parse(self, url: str, raw: bytes) -> dict[str, Any]:
         try:
@@ -219,11 +361,16 @@ class Transport:
         if scheme not in ("http", "https"):
             raise self.error(f"images reply data[0].url is not an http(s) URL: {url[:80]!r}")
         try:
-            with _OPENER.open(url, timeout=self.timeout) as response:
-                data: bytes = response.read()
-                return data
+            return _open_and_read(url, self.timeout, self.deadline, self.max_bytes)
         except urllib.error.HTTPError as exc:
             raise self.error(f"GET {url[:200]} failed: HTTP {exc.code}") from None
+        except DeadlineExceeded:
+            raise self.error(
+                f"GET {url[:200]} failed: no complete reply within the deadline of "
+                f"{self.deadline:g} s"
+            ) from None
+        except ReplyTooLarge as exc:
+            raise self.error(f"GET {url[:200]}: {self._too_large(exc)}") from None
         except (TimeoutError, urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
             raise self.error(f"GET {url[:200]} failed: {type(exc).__name__}: {exc}") from None
 
