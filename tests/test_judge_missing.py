@@ -1,0 +1,135 @@
+"""A judge that is not installed never becomes a verdict (issue 18, part D).
+
+The runs are real subprocesses of pytest with ``--model reference``. A package is made absent
+the way Python itself sees an absent package: the project's ``conftest.py`` sets
+``sys.modules[NAME] = None``, so ``import NAME`` raises ``ModuleNotFoundError`` in that process
+(and in its xdist workers, which load the same conftest). The tesseract binary is absent
+because ``PATH`` holds only an empty folder. Nothing of the plugin is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SUITE = """\
+suite: demo/mixed
+version: 1
+task: {task}
+instances:
+{instances}
+"""
+
+COUNT_ITEMS = """\
+  - id: add-1
+    prompt: Draw as many red apples as the value of 2 + 3.
+    refined: A picture of 5 red apples.
+    expect:
+      - count: {object: apple, op: "==", value: 5}
+  - id: lit-1
+    prompt: Draw 3 green books.
+    refined: A picture of 3 green books.
+    expect:
+      - count: {object: book, op: "==", value: 3}
+"""
+
+TEXT_ITEMS = """\
+  - id: text-1
+    prompt: Draw a bakery sign that shows the word "stressed" spelled backwards, in capitals.
+    refined: A sign that reads "DESSERTS".
+    expect:
+      - text: {contains: DESSERTS, tolerance: 1}
+  - id: text-2
+    prompt: Today is Friday. Draw a chalkboard that shows the day three days from now.
+    refined: A sign that reads "MONDAY".
+    expect:
+      - text: {contains: MONDAY}
+  - id: text-3
+    prompt: Draw a poster that shows the month after November.
+    refined: A sign that reads "DECEMBER".
+    expect:
+      - count: {object: apple, op: ">=", value: 0}
+      - text: {contains: DECEMBER, tolerance: 1}
+"""
+
+CLIP_ITEMS = """\
+  - id: clip-1
+    prompt: Draw 2 red apples.
+    refined: A picture of 2 red apples.
+    expect:
+      - clip: {text: "two red apples", min_score: -1.0}
+"""
+
+ABSENT = "import sys\n\nfor name in {names!r}:\n    sys.modules[name] = None\n"
+
+
+def _project(pytester: pytest.Pytester, absent: tuple[str, ...]) -> None:
+    pytester.makeini("[pytest]\nureason_store = .store\n")
+    pytester.makeconftest(ABSENT.format(names=absent))
+    suites = pytester.mkdir("suites")
+    for task, items in (("arithmetic", COUNT_ITEMS), ("text", TEXT_ITEMS), ("clip", CLIP_ITEMS)):
+        (suites / f"{task}.yaml").write_text(SUITE.format(task=task, instances=items))
+
+
+def _outcomes(path: Path) -> dict[str, str]:
+    data = json.loads(path.read_text())
+    return {f"{i['task']}/{i['instance']}": i["outcome"] for i in data["items"]}
+
+
+OCR_LINE = "OCR backend 'rapidocr' is not installed (no module 'rapidocr'): pip install 'pytest-ureason[ocr]'"
+CLIP_LINE = "clip assertions need open_clip: pip install 'pytest-ureason[clip]'"
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_missing_ocr_and_clip_skip_their_items_and_the_summary_counts_them(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    _project(pytester, ("rapidocr", "open_clip"))
+    args = ["--model", "reference", "--condition", "decontext", "--clip-weights", "random"]
+    result = pytester.runpytest_subprocess(*args, *workers, "--ureason-json=out.json")
+    # Every item needing OCR (text-3 has a count too: a half-judged item is not judged) or
+    # CLIP is skipped; the detector items are still judged (the reference model passes them).
+    assert _outcomes(pytester.path / "out.json") == {
+        "arithmetic/add-1": "passed",
+        "arithmetic/lit-1": "passed",
+        "text/text-1": "skipped",
+        "text/text-2": "skipped",
+        "text/text-3": "skipped",
+        "clip/clip-1": "skipped",
+    }
+    result.assert_outcomes(passed=2, skipped=4)
+    out = result.stdout.str()
+    # One line per missing judge, with the count and what to install; no traceback per item.
+    assert out.count(OCR_LINE) == 1
+    assert out.count(CLIP_LINE) == 1
+    lines = out.splitlines()
+    assert f"not judged: 3 items, excluded from the pass rates above ({OCR_LINE})" in lines
+    assert f"not judged: 1 items, excluded from the pass rates above ({CLIP_LINE})" in lines
+    assert "ModuleNotFoundError" not in out and "Traceback" not in out
+    # The denominators leave them out: 2/2 overall, and the text row has no rate.
+    table = {line.split()[0]: line.split()[1:] for line in lines if line[:4] in ("all ", "text")}
+    assert table["all"][-1] == "2/2" and table["text"] == ["-"]
+    data = json.loads((pytester.path / "out.json").read_text())
+    assert data["not_judged"] == {OCR_LINE: 3, CLIP_LINE: 1}
+    cells = {(r["task"], r["condition"]): r for r in data["pass_rates"]}
+    assert cells[("all", "decontext")]["scored"] == 2
+    assert cells[("text", "decontext")]["skipped"] == 3
+
+
+def test_missing_tesseract_binary_skips_text_items(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(pytester, ())
+    monkeypatch.setenv("PATH", str(pytester.mkdir("empty-bin")))
+    result = pytester.runpytest_subprocess(
+        "--model", "reference", "--condition", "decontext", "--ocr", "tesseract",
+        "--clip-weights", "random", "-k", "not clip", "--ureason-json=out.json",
+    )  # fmt: skip
+    line = "OCR backend 'tesseract' needs the tesseract binary: apt-get install tesseract-ocr"
+    assert f"not judged: 3 items, excluded from the pass rates above ({line})" in (
+        result.stdout.str().splitlines()
+    )
+    result.assert_outcomes(passed=2, skipped=3, deselected=1)
+    assert "Traceback" not in result.stdout.str()
