@@ -78,7 +78,10 @@ def _outcomes(path: Path) -> dict[str, str]:
     return {f"{i['task']}/{i['instance']}": i["outcome"] for i in data["items"]}
 
 
-OCR_LINE = "OCR backend 'rapidocr' is not installed (no module 'rapidocr'): pip install 'pytest-ureason[ocr]'"
+OCR_LINE = (
+    "OCR backend 'rapidocr' is not installed (no module 'rapidocr'): "
+    "pip install 'pytest-ureason[ocr]'"
+)
 CLIP_LINE = "clip assertions need open_clip: pip install 'pytest-ureason[clip]'"
 
 
