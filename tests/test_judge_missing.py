@@ -136,3 +136,40 @@ def test_missing_tesseract_binary_skips_text_items(
     )
     result.assert_outcomes(passed=2, skipped=3, deselected=1)
     assert "Traceback" not in result.stdout.str()
+
+
+def _extras(name: str, table: dict[str, list[str]]) -> set[str]:
+    """Every requirement of an extra, following ``pytest-ureason[...]`` references."""
+    import re
+
+    out: set[str] = set()
+    for req in table[name]:
+        own = re.fullmatch(r"pytest-ureason\[([^\]]+)\]", req)
+        if own:
+            for sub in own.group(1).split(","):
+                out |= _extras(sub.strip(), table)
+        else:
+            out.add(re.split(r"[<>=!~\[ ;]", req, maxsplit=1)[0].lower())
+    return out
+
+
+def test_readme_main_job_installs_ocr_and_no_torch() -> None:
+    """The README's first command installs what the main job judges with (OCR included: the
+    text items need it) and nothing heavy: no torch, no transformers."""
+    import re
+
+    import tomllib
+
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    line = next(ln for ln in first_block.splitlines() if "pytest suites --model reference" in ln)
+    found = re.search(r"pip install -e '\.\[([^\]]*)\]'", line)
+    assert found, f"the main-job command installs no extras: {line!r}"
+    table = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    needs: set[str] = set()
+    for extra in found.group(1).split(","):
+        needs |= _extras(extra.strip(), table["optional-dependencies"])
+    assert {"rapidocr", "onnxruntime"} <= needs
+    assert not needs & {"torch", "transformers", "torchvision", "open-clip-torch"}, line
