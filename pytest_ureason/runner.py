@@ -380,6 +380,17 @@ def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
 _OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
 
 
+def needs_run_detector(case: Case) -> bool:
+    """Whether a case's image is judged by the run's object detector: a condition that makes
+    an image, an object assertion (derived ones too: their verdicts are recorded and tabled),
+    and no detector required by the suite itself."""
+    return (
+        case.condition != "understand"
+        and case.instance.detector is None
+        and any(spec.name in _OBJECT_ASSERTIONS for spec in case.instance.expect)
+    )
+
+
 def _verdict_json(
     v: Verdict, spec: AssertionSpec | None = None, advisory: bool = False
 ) -> dict[str, Any]:

@@ -173,3 +173,90 @@ def test_readme_main_job_installs_ocr_and_no_torch() -> None:
         needs |= _extras(extra.strip(), table["optional-dependencies"])
     assert {"rapidocr", "onnxruntime"} <= needs
     assert not needs & {"torch", "transformers", "torchvision", "open-clip-torch"}, line
+
+
+# An adapter of its own (not built on the reference model, so it declares no reference scenes)
+# that draws through the reference renderer: real images, real runs.
+PAINTER = """\
+from pytest_ureason.models.base import register_model
+from pytest_ureason.models.reference import ReferenceModel
+
+
+@register_model("painter")
+class Painter:
+    name = "painter"
+    revision = "1"
+    settings = {}
+
+    def __init__(self, model_path=None, options=None):
+        self._inner = ReferenceModel(None, {})
+
+    def reason(self, prompts, seeds):
+        return self._inner.reason(prompts, seeds)
+
+    def generate(self, prompts, seeds, contexts=None):
+        return self._inner.generate(prompts, seeds, contexts)
+
+    def answer(self, images, questions, seeds):
+        return self._inner.answer(images, questions, seeds)
+"""
+
+JUDGE_ITEMS = """\
+  - id: judged-1
+    prompt: Draw 2 red apples.
+    refined: A picture of 2 red apples.
+    expect:
+      - judge: {expect: "Exactly 2 red apples."}
+"""
+
+
+@pytest.fixture
+def painter(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project with the ``painter`` adapter and an empty Hugging Face cache (so ``auto``
+    finds no open-vocabulary weights), suites with object, text and judge assertions."""
+    _project(pytester, ())
+    (pytester.path / "suites" / "judged.yaml").write_text(
+        SUITE.format(task="judged", instances=JUDGE_ITEMS)
+    )
+    pytester.makeconftest(PAINTER)
+    cache = pytester.mkdir("hf-cache")
+    monkeypatch.setenv("HF_HOME", str(cache))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache / "hub"))
+    return pytester
+
+
+REFUSED = "*--model painter: --detector auto: no open-vocabulary detector weights*"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--judge", "reference"], ["-n", "2"]],
+    ids=["serial", "with-judge", "xdist"],
+)
+def test_classical_fallback_is_refused_for_another_model(
+    painter: pytest.Pytester, extra: list[str]
+) -> None:
+    result = painter.runpytest_subprocess("--model", "painter", *extra)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([REFUSED])
+    err = result.stderr.str()
+    assert "--detector-path" in err and "--detector classical" in err
+    if not extra:
+        assert "9 collected items have count/present/absent/color/relation" in err
+    assert "passed" not in result.stdout.str()
+
+
+def test_classical_named_or_no_object_assertion_runs(painter: pytest.Pytester) -> None:
+    named = painter.runpytest_subprocess(
+        "--model", "painter", "--detector", "classical", "--condition", "decontext",
+        "-k", "not clip", "--ocr", "rapidocr",
+    )  # fmt: skip
+    assert named.ret == pytest.ExitCode.OK, named.stderr.str()
+    named.assert_outcomes(passed=6, deselected=1)
+    named.stdout.fnmatch_lines(["*ureason judges: detector classical (--detector classical)*"])
+    # Only items without object assertions: nothing for a detector to judge, nothing refused.
+    judged = painter.runpytest_subprocess(
+        "--model", "painter", "--task", "judged", "--condition", "decontext"
+    )
+    assert judged.ret == pytest.ExitCode.OK, judged.stderr.str()
+    judged.assert_outcomes(passed=1, deselected=6)
