@@ -325,10 +325,8 @@ def record(
     runner: Runner, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
 ) -> None:
     """Judge-versus-derived and reasoning verdicts of an item, as its properties."""
-    import pytest
-
     from pytest_ureason.detect import DetectorUnavailable
-    from pytest_ureason.runner import VerdictFailure
+    from pytest_ureason.runner import VerdictFailure, not_judged
     from pytest_ureason.yesno import JudgeFailed
 
     annotate(case, verdicts, props)
@@ -340,8 +338,7 @@ def record(
     try:
         found = reasoning_verdict(runner, case, outcome)
     except DetectorUnavailable as exc:  # --text-judge could not load: skip, like --judge
-        props.append(("ureason_reason", str(exc)))
-        pytest.skip(str(exc))
+        not_judged(props, str(exc))
     except JudgeFailed as exc:  # the text judge raised: this item is an error, the rest run
         props.append(("ureason_reason", f"reasoning verdict: {exc}"))
         props.append(("ureason_outcome", "error"))

@@ -72,6 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(f"{option}: {exc}") from None
     if hasattr(config, "workerinput"):
         return
+    if _distributed(config):  # the controller sees no items: refuse on the options alone
+        check_detector_fallback(settings, None)
     if settings.calibrate:
         from dataclasses import replace
 
@@ -125,6 +127,49 @@ def _distributed(config: pytest.Config) -> bool:
     if not config.pluginmanager.hasplugin("xdist"):
         return False
     return bool(config.getoption("numprocesses", None) or config.getoption("tx", None))
+
+
+def check_detector_fallback(settings: settings_mod.Settings, needing: int | None) -> None:
+    """Refuse a run whose object assertions would be judged by the classical fallback on
+    images it cannot read.
+
+    The rule: ``--detector auto`` (the default) resolved to ``classical`` (no OWLv2 or
+    Grounding DINO weights found), the model's adapter does not declare
+    ``renders_reference_scenes`` (the reference model and adapters built on it do), and
+    ``needing`` > 0 collected items have a ``count``/``present``/``absent``/``color``/
+    ``relation`` assertion on a generated image (:func:`pytest_ureason.runner.
+    needs_run_detector`); ``needing`` None means unknown (the xdist controller, which sees no
+    items) and refuses too. A ``--judge`` does not lift it: it answers ``vqa`` and ``judge``
+    assertions only. ``--detector classical`` named explicitly is obeyed.
+
+    Raises:
+        pytest.UsageError: refused; the message says what to pass instead.
+    """
+    judges = settings.judges
+    if settings.model is None or judges.detector != "auto" or needing == 0:
+        return
+    from pytest_ureason.models.base import get_factory
+
+    if getattr(get_factory(settings.model), "renders_reference_scenes", False):
+        return
+    from pytest_ureason.detect import resolve_detector
+
+    name, why = resolve_detector(judges.detector, judges.detector_path)
+    if name != "classical":
+        return
+    which = (
+        f"{needing} collected items have"
+        if needing is not None
+        else "under xdist the controller cannot tell whether any item has"
+    )
+    raise pytest.UsageError(
+        f"--model {settings.model}: --detector {why}, and the classical fallback reads only "
+        f"the reference renderer's badge-marked icons, so its verdicts on this model's images "
+        f"would mean nothing; {which} count/present/absent/color/relation assertions. Pass "
+        "--detector-path DIR (OWLv2 or Grounding DINO weights), or --detector owlv2|"
+        "grounding-dino with its weights in the Hugging Face cache, or --detector classical "
+        "to use the classical detector anyway (--judge answers only vqa and judge assertions)."
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -204,6 +249,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+    if not hasattr(config, "workerinput") and not _distributed(config):
+        from pytest_ureason.runner import needs_run_detector
+
+        cases = [c for item in items if (c := item.stash.get(CASE_KEY, None)) is not None]
+        check_detector_fallback(s, sum(needs_run_detector(c) for c in cases))
     groups = assign_groups([item.nodeid for item in items], s.batch_size)
     by_group: dict[str, list[Case]] = {}
     for item in items:

@@ -47,6 +47,8 @@ class ResultsCollector:
         self.config = config
         self.records: dict[str, Record] = {}
         self.seed_rows: dict[str, SeedRow] = {}
+        #: nodeid -> why the item was not judged (its judge is not installed or has no weights).
+        self.not_judged: dict[str, str] = {}
         self.throughput: dict[str, float] = {}
         self.json_error: str | None = None
         self._started = time.monotonic()
@@ -92,6 +94,10 @@ class ResultsCollector:
             int(str(rounds)) if rounds is not None else None,
             str(draft) if draft is not None else None,
         )
+        if outcome == "skipped" and "ureason_not_judged" in props:
+            self.not_judged[report.nodeid] = str(props["ureason_not_judged"])
+        else:
+            self.not_judged.pop(report.nodeid, None)
         row = SeedRow.from_props(props, outcome)
         if row is not None:
             self.seed_rows[report.nodeid] = row
@@ -143,6 +149,21 @@ class ResultsCollector:
             out["seed_formats"] = seed
         return out
 
+    def not_judged_counts(self) -> dict[str, int]:
+        """How many items each missing judge left unjudged, most first."""
+        counts: dict[str, int] = {}
+        for reason in self.not_judged.values():
+            counts[reason] = counts.get(reason, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def not_judged_lines(self) -> list[str]:
+        """One line per missing judge: how many items it left unjudged and what to install.
+        These items are skipped, so they are outside every pass rate's denominator."""
+        return [
+            f"not judged: {n} items, excluded from the pass rates above ({reason})"
+            for reason, n in self.not_judged_counts().items()
+        ]
+
     def summary(self) -> Summary:
         """The summary of everything recorded so far."""
         return Summary.from_records(list(self.records.values()))
@@ -156,6 +177,8 @@ class ResultsCollector:
         tr.write_sep("=", "ureason pass rates")
         for line in format_table(self.summary(), list(self.settings.conditions)):
             tr.write_line(line)
+        for line in self.not_judged_lines():
+            tr.write_line(line, yellow=True, bold=True)
         for line in self._study_lines():
             tr.write_line(line)
         t = self.throughput
@@ -201,6 +224,7 @@ class ResultsCollector:
             "conditions": list(self.settings.conditions),
             **self.summary().to_json(),
             **self._study_json(),
+            "not_judged": self.not_judged_counts(),
             "throughput": self.throughput,
             "items": [asdict(r) for r in self.records.values()],
         }

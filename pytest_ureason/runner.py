@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -309,9 +309,8 @@ class Runner:
                     props.append(("ureason_outcome", "error"))
                     props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
                     raise
-        except DetectorUnavailable as exc:  # a judge without weights: skip, with the reason
-            props.append(("ureason_reason", str(exc)))
-            pytest.skip(str(exc))
+        except DetectorUnavailable as exc:  # a judge not installed or without weights
+            not_judged(props, str(exc))
         return verdicts
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
@@ -334,6 +333,15 @@ class Runner:
         props.append(("ureason_outcome", "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
+
+
+def not_judged(props: list[tuple[str, object]], reason: str) -> NoReturn:
+    """Skip an item whose judge (detector, OCR, CLIP, judge model) is not installed or has
+    no weights: never a verdict. The reason (one line, saying what to install) is recorded
+    as ``ureason_not_judged`` so the summary counts these items apart from other skips."""
+    props.append(("ureason_reason", reason))
+    props.append(("ureason_not_judged", reason))
+    pytest.skip(reason)
 
 
 def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
@@ -372,6 +380,17 @@ def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
 
 
 _OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
+
+
+def needs_run_detector(case: Case) -> bool:
+    """Whether a case's image is judged by the run's object detector: a condition that makes
+    an image, an object assertion (derived ones too: their verdicts are recorded and tabled),
+    and no detector required by the suite itself."""
+    return (
+        case.condition != "understand"
+        and case.instance.detector is None
+        and any(spec.name in _OBJECT_ASSERTIONS for spec in case.instance.expect)
+    )
 
 
 def _verdict_json(

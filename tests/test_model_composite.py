@@ -42,6 +42,8 @@ def test_pytest_run_reports_truncated_reasoning(
         "--model",
         "composite",
         *args,
+        "--detector",  # random weights draw noise; the run checks the wiring
+        "classical",
         "--condition",
         "reasoning",
         "--condition",

@@ -188,8 +188,9 @@ def test_pytest_run_through_the_api(
 ) -> None:
     args = [f"--model-arg={k}={v}" for k, v in _args(server).items()]
     result = pytester.runpytest(
-        "--model", "http", *args, "--junitxml=out.xml", "--ureason-json=out.json"
-    )
+        "--model", "http", *args, "--detector", "classical",  # reference scenes behind it
+        "--junitxml=out.xml", "--ureason-json=out.json",
+    )  # fmt: skip
     # The reference renderer behind the API draws literal prompts right and computed ones
     # from their first mentions: honest passes and failures.
     result.assert_outcomes(passed=5, failed=4)
@@ -378,8 +379,9 @@ def test_key_echoed_in_a_pytest_run_reaches_no_report(
     server.canned = [echo, echo, echo, fail, fail, fail, fail, fail, fail]
     args = [f"--model-arg={k}={v}" for k, v in _args(server, retries="0").items()]
     result = pytester.runpytest(
-        "--model", "http", *args, "--junitxml=out.xml", "--ureason-json=out.json", "-rA"
-    )
+        "--model", "http", *args, "--detector", "classical",
+        "--junitxml=out.xml", "--ureason-json=out.json", "-rA",
+    )  # fmt: skip
     stored = "".join(p.read_text() for p in (pytester.path / ".store").rglob("*.json"))
     report = (pytester.path / "out.xml").read_text() + (pytester.path / "out.json").read_text()
     everything = stored + report + "\n".join(result.outlines + result.errlines)

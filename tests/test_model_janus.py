@@ -42,6 +42,7 @@ def test_pytest_run_all_conditions_with_tiny_janus(
     pytester: pytest.Pytester, suite_dir: Path, janus_dir: Path
 ) -> None:
     base = ["--model", "janus-pro", f"--model-path={janus_dir}", *FAST, "--batch-size", "4"]
+    base += ["--detector", "classical"]  # random weights: the run checks the wiring
     result = pytester.runpytest(*base, "--ureason-json=a.json", "--junitxml=a.xml")
     # Random weights draw noise: every count assertion fails, honestly, with its reason.
     result.assert_outcomes(failed=9)
@@ -93,7 +94,9 @@ def test_pytest_run_all_conditions_with_tiny_janus(
 
 
 def test_missing_weights_say_where_and_how(pytester: pytest.Pytester, suite_dir: Path) -> None:
-    result = pytester.runpytest("--model", "janus-pro", "--model-path", "nowhere", "-x")
+    result = pytester.runpytest(
+        "--model", "janus-pro", "--model-path", "nowhere", "--detector", "classical", "-x"
+    )
     result.stdout.fnmatch_lines(
         [
             "*model not loaded: janus-pro: no config.json in --model-path nowhere (missing folder);"

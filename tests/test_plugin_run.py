@@ -139,7 +139,9 @@ def test_failing_batch_is_split_and_only_the_bad_item_fails(
             expect: [{present: {object: cup}}]
         """,
     )
-    result = pytester.runpytest("--model", "flaky", "suites/poison.yaml", "-rs")
+    result = pytester.runpytest(
+        "--model", "flaky", "--detector", "classical", "suites/poison.yaml", "-rs"
+    )
     result.stdout.fnmatch_lines(
         [
             "*poison/p-2[[]direct-s0[]]: generate() failed: MemoryError: CUDA out of memory*",
@@ -348,7 +350,9 @@ def test_a_broken_adapter_is_an_error_loaded_once_not_a_failing_model(
     pytester: pytest.Pytester, suite_dir: Path, model: str, message: str
 ) -> None:
     pytester.makeconftest(BROKEN_ADAPTERS)
-    result = pytester.runpytest("--model", model, "--ureason-json=out.json", "-rf")
+    result = pytester.runpytest(
+        "--model", model, "--detector", "classical", "--ureason-json=out.json", "-rf"
+    )
     result.stdout.fnmatch_lines([message, "adapter loads: 1"])
     records = json.loads((pytester.path / "out.json").read_text())["items"]
     assert len(records) == 9 and {r["outcome"] for r in records} == {"error"}

@@ -148,7 +148,7 @@ def test_weights_path_and_model_args_enter_the_store_key(toy: pytest.Pytester) -
     (toy.path / "w1/weights.bin").write_bytes(b"1")
     (toy.path / "w2").mkdir()
     (toy.path / "w2/weights.bin").write_bytes(b"22")
-    base = ["--model", "toy", "--condition", "direct"]
+    base = ["--model", "toy", "--detector", "classical", "--condition", "direct"]
     toy.runpytest(*base, "--model-path", "w1").stdout.fnmatch_lines(["generation: 3 images made*"])
     toy.runpytest(*base, "--model-path", "w1").stdout.fnmatch_lines(
         ["generation: 0 images made*3 reused*"]
@@ -201,7 +201,9 @@ def test_misbehaving_model_outputs_fail_only_their_items(toy: pytest.Pytester) -
             expect: [{present: {object: cup}}]
         """,
     )
-    result = toy.runpytest("--model", "toy", "-rs", "--ureason-json=r.json")
+    result = toy.runpytest(
+        "--model", "toy", "--detector", "classical", "-rs", "--ureason-json=r.json"
+    )
     result.stdout.fnmatch_lines_random(
         [
             "*m/notimage[[]direct-s0[]]: generate() failed: TypeError: generate() returned a str, "

@@ -156,6 +156,7 @@ def test_reasoning_verdict_reads_the_final_scene_prompt_strictly(pytester: pytes
     result = pytester.runpytest(
         str(path),
         *("--model", "review9-scene-reasoner", "--condition", "decontext"),
+        *("--detector", "classical"),  # it draws reference scenes
         *("--junitxml", "o.xml", "--ureason-json", "o.json"),
     )
     assert sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed")) == 5

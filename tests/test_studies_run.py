@@ -143,6 +143,8 @@ def test_gap_command_over_two_models(pytester: pytest.Pytester, bidirectional: P
             "understand",
             "--condition",
             "decontext",
+            "--detector",  # the models draw reference scenes
+            "classical",
             f"--ureason-json={model}.json",
         )
     ref, forgetful = str(pytester.path / "reference.json"), str(pytester.path / "forgetful.json")
@@ -209,7 +211,9 @@ def test_interleaved_with_zero_rounds_judges_the_draft(
 def test_failing_reflection_is_an_item_error(
     pytester: pytest.Pytester, bidirectional: Path
 ) -> None:
-    result = pytester.runpytest("--model", "mute", "--condition", "interleaved", "-q")
+    result = pytester.runpytest(
+        "--model", "mute", "--detector", "classical", "--condition", "interleaved", "-q"
+    )
     result.assert_outcomes(failed=5)  # every draft was reflected on, and every reflection failed
     result.stdout.fnmatch_lines(["*answer() failed: RuntimeError: reflection head crashed*"])
     assert "Traceback" not in result.stdout.str()
@@ -219,7 +223,13 @@ def test_failing_refinement_is_an_item_error_and_keeps_the_draft_record(
     pytester: pytest.Pytester, bidirectional: Path
 ) -> None:
     result = pytester.runpytest(
-        "--model", "shaky", "--condition", "interleaved", "--junitxml=out.xml"
+        "--model",
+        "shaky",
+        "--detector",
+        "classical",
+        "--condition",
+        "interleaved",
+        "--junitxml=out.xml",
     )
     result.assert_outcomes(passed=2, failed=3)  # two drafts passed; three needed refining
     result.stdout.fnmatch_lines(["*generate() failed: MemoryError: out of memory while refining*"])

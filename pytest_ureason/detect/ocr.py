@@ -23,9 +23,12 @@ from typing import Any, Protocol
 
 from PIL import Image
 
+from pytest_ureason.detect import DetectorUnavailable
 
-class OcrUnavailable(RuntimeError):
-    """The requested OCR backend is not installed."""
+
+class OcrUnavailable(DetectorUnavailable):
+    """The requested OCR backend is not installed: like any judge that is missing, its items
+    are skipped as not judged (never failed), with the one line saying what to install."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +97,12 @@ class RapidOcrBackend:
 
             self._engine: Any = RapidOCR(params={**SETTINGS, **_thread_settings()})
             self.version = f"rapidocr-{version('rapidocr')}-det960-nocls"
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
+            missing = exc.name or "rapidocr"
             raise OcrUnavailable(
-                "OCR backend 'rapidocr' is not installed: pip install 'pytest-ureason[ocr]'"
-            ) from exc
+                f"OCR backend 'rapidocr' is not installed (no module {missing!r}): "
+                "pip install 'pytest-ureason[ocr]'"
+            ) from None
         finally:
             logging.disable(previous)
         # "The text detection result is empty" is a warning per image without text: not news.

@@ -60,6 +60,11 @@ class ReferenceModel:
     """
 
     name = "reference"
+    #: Its images are the reference renderer's badge-marked icons, the only images the
+    #: classical detector reads: ``--detector auto`` may fall back to it for this adapter (and
+    #: adapters built on it); for any other it refuses (see :func:`pytest_ureason.plugin.
+    #: check_detector_fallback`).
+    renders_reference_scenes = True
 
     def __init__(self, model_path: str | None = None, options: dict[str, str] | None = None):
         if model_path:
