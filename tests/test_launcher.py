@@ -110,9 +110,10 @@ def test_shard_auto_runs_its_shard_and_writes_its_own_files(
         )  # fmt: skip
         data = json.loads((pytester.path / f"out/s-{task}-of-2.json").read_text())
         ids[task] = {item["instance"] for item in data["items"]}
-        assert f'name="ureason_shard" value="{task}/2"' in (
-            pytester.path / f"out/s-{task}-of-2.xml"
-        ).read_text()
+        assert (
+            f'name="ureason_shard" value="{task}/2"'
+            in (pytester.path / f"out/s-{task}-of-2.xml").read_text()
+        )
     assert ids[1].isdisjoint(ids[2]) and len(ids[1] | ids[2]) == 3
     for task, part in ids.items():
         assert all(shard_of("arithmetic", i, 2) == task for i in part)
