@@ -23,14 +23,15 @@ WRITER = textwrap.dedent(
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
     # A large, noisy image per writer: its PNG takes many write() calls.
-    image = Image.effect_noise((384, 384), 40 + me).convert("RGB")
-    text = f"writer {me} " * 40_000
+    image = Image.effect_noise((256, 256), 40 + me).convert("RGB")
+    text = f"writer {me} " * 20_000
     for n in range(rounds):
         for k in range(3):
             key = f"{k:02d}" + "ab" * 31
             store.put_image(key, image, {"writer": me, "round": n, "pad": "x" * 50_000})
             store.put_text(key, text, {"writer": me, "round": n})
-            StoredEvidence(store, key).save("classical-v1", {"writer": me, "boxes": [[me] * 4] * 5000})
+            boxes = {"writer": me, "boxes": [[me] * 4] * 5000}
+            StoredEvidence(store, key).save("classical-v1", boxes)
     """
 )
 
@@ -52,12 +53,12 @@ READER = textwrap.dedent(
                 if path.suffix == ".png":
                     with Image.open(path) as im:
                         im.load()
-                        assert im.size == (384, 384), im.size
+                        assert im.size == (256, 256), im.size
                 else:
                     record = json.loads(path.read_bytes())
                     assert isinstance(record["writer"], int), record
                     if "text" in record:
-                        assert record["text"] == f"writer {record['writer']} " * 40_000
+                        assert record["text"] == f"writer {record['writer']} " * 20_000
                     if "boxes" in record:
                         assert len(record["boxes"]) == 5000
                     if "pad" in record:
@@ -114,4 +115,4 @@ def test_concurrent_writers_of_the_same_keys_never_expose_a_partial_record(
     assert len(images) == len(texts) == len(evidence) == 3
     for path in texts:
         record = json.loads(path.read_text())
-        assert record["round"] == 2 and record["text"] == f"writer {record['writer']} " * 40_000
+        assert record["round"] == 2 and record["text"] == f"writer {record['writer']} " * 20_000
