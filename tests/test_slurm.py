@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -134,13 +134,13 @@ class Cluster:
             "the node did not become idle",
         )
 
-    def _wait(self, ready: object, timeout: float, what: str) -> None:
+    def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead = [n for n, p in self.procs.items() if p.poll() is not None]
             if dead:
                 raise RuntimeError(f"{', '.join(dead)} exited\n{self.log_tail()}")
-            if ready():  # type: ignore[operator]
+            if ready():
                 return
             time.sleep(0.3)
         raise RuntimeError(f"{what} within {timeout:.0f} s\n{self.log_tail()}")
