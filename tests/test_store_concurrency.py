@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 WRITER = textwrap.dedent(
     """
@@ -99,7 +100,8 @@ def test_concurrent_writers_of_the_same_keys_never_expose_a_partial_record(
         stop.touch()
         out, _ = reader.communicate(timeout=120)
     finally:
-        for proc in (*writers, reader):
+        procs: list[subprocess.Popen[Any]] = [*writers, reader]
+        for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
