@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ureason.gpus import pin_worker
 
     pin_worker(config)
-    settings = settings_mod.from_config(config)
+    settings = _shard_paths(config, settings_mod.from_config(config))
     config.stash[SETTINGS_KEY] = settings
     config.stash[COLLECTOR_KEY] = None
     config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
@@ -112,6 +112,23 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(GpuHooks(pool), "ureason-gpus")
 
 
+def _shard_paths(config: pytest.Config, settings: settings_mod.Settings) -> settings_mod.Settings:
+    """``{shard}`` in ``--junitxml`` and ``--ureason-json`` becomes this process's shard
+    (``2-of-4``, ``all`` unsharded), so every array task writes its own files (runs before
+    pytest's junitxml plugin reads the path)."""
+    from pytest_ureason.launcher import shard_label
+
+    label = shard_label(settings.shard)
+    xmlpath = getattr(config.option, "xmlpath", None)
+    if xmlpath and "{shard}" in xmlpath:
+        config.option.xmlpath = xmlpath.replace("{shard}", label)
+    if settings.json_path is not None and "{shard}" in str(settings.json_path):
+        from dataclasses import replace
+
+        return replace(settings, json_path=Path(str(settings.json_path).replace("{shard}", label)))
+    return settings
+
+
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with a model and a GPU pool: one worker per GPU."""
@@ -178,6 +195,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if s is None or s.model is None:
         return None
     shard = f", shard {s.shard[0]}/{s.shard[1]}" if s.shard else ""
+    if s.shard_source:
+        shard += f" (--shard auto: {s.shard_source})"
     return [
         f"ureason: model {s.model}, conditions {', '.join(s.conditions)}, seeds {s.seeds}, "
         f"detector {s.detector}, ocr {s.ocr}, store {s.store}{shard}",

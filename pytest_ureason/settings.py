@@ -14,6 +14,8 @@ option             ini key                meaning
 --seeds            ureason_seeds          seeds per instance (default 1)
 --store            ureason_store          generation store folder
 --shard i/N        ureason_shard          run shard i of N (1-based) of the instances
+--shard auto       ureason_shard          the shard from the launcher (:mod:`.launcher`)
+--shard-count N    ureason_shard_count    shards of a Kubernetes indexed Job (auto)
 --batch-size       ureason_batch_size     instances per group and per model call
 --detector         ureason_detector       object detector (``auto``, ``classical``, ``owlv2``...)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
@@ -67,7 +69,22 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ),
     ("--seeds", "ureason_seeds", "ureason_seeds", "string", "seeds per instance (default 1)"),
     ("--store", "ureason_store", "ureason_store", "string", "store (default .ureason/store)"),
-    ("--shard", "ureason_shard", "ureason_shard", "string", "run shard i of N, e.g. 2/4"),
+    (
+        "--shard",
+        "ureason_shard",
+        "ureason_shard",
+        "string",
+        "run shard i of N, e.g. 2/4; 'auto': from a Slurm array, Kubernetes indexed Job or "
+        "torchrun's environment",
+    ),
+    (
+        "--shard-count",
+        "ureason_shard_count",
+        "ureason_shard_count",
+        "string",
+        "with --shard auto: the shard count of a Kubernetes indexed Job (its completions); "
+        "with another launcher, a check of its count",
+    ),
     (
         "--batch-size",
         "ureason_batch_size",
@@ -244,6 +261,8 @@ class Settings:
     rounds: int = 2
     gpus: str | None = None
     suite_format: str = "auto"
+    #: Where ``--shard auto`` found the shard (``Slurm array task 3 of 1-4``), else None.
+    shard_source: str | None = None
     #: ``advise``: derived assertions are recorded but the yes/no judge alone decides.
     derived_assertions: str = "advise"
 
@@ -314,11 +333,27 @@ def from_config(config: pytest.Config) -> Settings:
                 f"--condition {c!r} is not a condition (known: {', '.join(CONDITIONS)})"
             )
     shard_raw = _get(config, "ureason_shard")
-    shard = None
-    if shard_raw is not None:
+    shard, shard_source = None, None
+    shard_count_raw = _get(config, "ureason_shard_count")
+    shard_count = _int("--shard-count", shard_count_raw, 0, 1, 1_000_000)
+    if shard_count_raw is not None and (shard_raw or "").strip() != "auto":
+        raise pytest.UsageError("--shard-count goes with --shard auto (--shard i/N names N)")
+    if shard_raw is not None and shard_raw.strip() == "auto":
+        import os
+
+        from pytest_ureason.launcher import LauncherError, shard_from_env
+
+        try:
+            found = shard_from_env(os.environ, shard_count or None)
+        except LauncherError as exc:
+            raise pytest.UsageError(f"--shard auto: {exc}") from None
+        shard, shard_source = (found.index, found.count), found.source
+    elif shard_raw is not None:
         m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", shard_raw)
         if m is None or not 1 <= int(m.group(1)) <= int(m.group(2)):
-            raise pytest.UsageError(f"--shard must be i/N with 1 <= i <= N, got {shard_raw!r}")
+            raise pytest.UsageError(
+                f"--shard must be i/N with 1 <= i <= N, got {shard_raw!r} (or auto)"
+            )
         shard = (int(m.group(1)), int(m.group(2)))
     model_args: dict[str, str] = {}
     for pair in _get_list(config, "ureason_model_args", commas=False):
@@ -337,6 +372,7 @@ def from_config(config: pytest.Config) -> Settings:
         seeds=_int("--seeds", _get(config, "ureason_seeds"), 1, 1, 1000),
         store=store,
         shard=shard,
+        shard_source=shard_source,
         batch_size=_int("--batch-size", _get(config, "ureason_batch_size"), 16, 1, 4096),
         detector=_choice(
             "--detector", _get(config, "ureason_detector") or "auto", OBJECT_DETECTORS
