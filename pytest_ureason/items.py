@@ -3,7 +3,11 @@
 Which files are suites (the naming rule): a ``.yaml``, ``.yml`` or ``.jsonl`` file that lies
 below a folder named ``suites`` inside the rootdir, or whose name matches the ini list
 ``ureason_suite_globs`` (default ``*.suite.yaml *.suite.yml *.suite.jsonl``), or that is named
-explicitly on the command line.
+explicitly on the command line, or that lies in (or below) a **data folder** named on the
+command line: a folder given as an argument, where neither that folder nor any folder between
+it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
+files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the example
+JSONL kept beside the tests into suites.
 
 Each instance becomes one item per condition and seed, named ``task/id[condition-sSEED]``, in
 file order, then condition order, then seed order. A broken file or instance does not stop the
@@ -45,7 +49,38 @@ def is_suite_file(path: Path, config: pytest.Config) -> bool:
     if any(path.match(glob) for glob in config.getini("ureason_suite_globs")):
         return True
     explicit = {Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args}
-    return path.resolve() in explicit
+    resolved = path.resolve()
+    if resolved in explicit:
+        return True
+    return _in_data_folder(resolved, explicit, config)
+
+
+_DATA_DIRS_KEY = pytest.StashKey[dict[Path, bool]]()
+
+
+def _holds_python(folder: Path, config: pytest.Config) -> bool:
+    """Whether ``folder`` holds a ``.py`` file (cached for the session)."""
+    cache = config.stash.setdefault(_DATA_DIRS_KEY, {})
+    if folder not in cache:
+        try:
+            cache[folder] = any(p.suffix == ".py" for p in folder.iterdir() if p.is_file())
+        except OSError:
+            cache[folder] = True  # unreadable: not a data folder
+    return cache[folder]
+
+
+def _in_data_folder(path: Path, explicit: set[Path], config: pytest.Config) -> bool:
+    """Whether ``path`` lies below a folder named on the command line with no Python module
+    in it or between it and the file (see the module docstring)."""
+    folder = path.parent
+    while True:
+        if _holds_python(folder, config):
+            return False
+        if folder in explicit:
+            return True
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
 
 
 def _instance_test(request: pytest.FixtureRequest, ureason_runner: Any) -> None:
@@ -132,6 +167,9 @@ class SuiteFile(pytest.File):
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
         shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
         for instance in instances:
+            unscorable = None
+            if instance.unscorable is not None:  # loaded, reported, never generated or passed
+                unscorable = pytest.mark.skip(reason=instance.unscorable)
             for condition in settings.conditions:
                 if condition == "understand" and instance.question is None:
                     continue  # only bidirectional instances are answered in text
@@ -154,4 +192,7 @@ class SuiteFile(pytest.File):
                     )
                     if skip is not None:
                         item.add_marker(skip)
+                    elif unscorable is not None:
+                        item.add_marker(unscorable)
+                        item.user_properties.append(("ureason_unscorable", instance.unscorable))
                     yield item

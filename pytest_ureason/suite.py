@@ -90,6 +90,9 @@ class Instance:
     question_image: str | None = None  # absolute path, checked at load time
     question_scene: str | None = None  # a scene description, rendered for the question
     detector: str | None = None  # the object detector its verdicts require (issue 4)
+    #: Why a released record cannot be scored (e.g. its answer is ``N/A``): its items skip
+    #: with this reason instead of generating (set by the importers of :mod:`.formats`).
+    unscorable: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ request. Each record becomes one instance:
   finds in ``expect_en``, marked derived;
 * tags: ``[category, ureason]`` (and ``direct``).
 
-Other keys (e.g. expectations in other languages) are ignored. A record that breaks these rules
+Keys are read whatever their case. Other keys (e.g. expectations in other languages) are ignored. A record that breaks these rules
 becomes a suite error naming its line and field; the other records still load.
 """
 
@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.formats import add_judged, safe_id, safe_name, text_problem
+from pytest_ureason.formats import add_judged, folded, key_clash, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
     from pytest_ureason.suite import _Loader
@@ -51,6 +51,11 @@ class UReasonFile:
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")
             return
+        clash = key_clash(row)
+        if clash is not None:
+            loader.error(line, f"{LABEL}: {clash}")
+            return
+        row = folded(row)  # keys in any case (``ID``, ``Expect_EN``)
         try:
             item_id = safe_id(row.get("id"), "id")
         except ValueError as exc:
