@@ -19,8 +19,9 @@ request. Each record becomes one instance:
   finds in ``expect_en``, marked derived;
 * tags: ``[category, ureason]`` (and ``direct``).
 
-Keys are read whatever their case. Other keys (e.g. expectations in other languages) are ignored. A record that breaks these rules
-becomes a suite error naming its line and field; the other records still load.
+Keys are read whatever their case. Other keys (e.g. expectations in other languages) are
+ignored. A record that breaks these rules becomes a suite error naming its line and field;
+the other records still load.
 """
 
 from __future__ import annotations
