@@ -86,6 +86,24 @@ def _in_data_folder(path: Path, explicit: set[Path], config: pytest.Config) -> b
         folder = folder.parent
 
 
+def _asked_conditions(config: pytest.Config) -> set[str]:
+    """The conditions named by ``--condition`` or the ini (not the defaults)."""
+    value = config.getoption("ureason_conditions", None) or config.getini("ureason_conditions")
+    return {c.strip() for raw in value or [] for c in str(raw).split(",") if c.strip()}
+
+
+def _pair_collected(instance: Instance, config: pytest.Config) -> bool:
+    """Whether the file that carries ``instance``'s record (:attr:`Instance.paired_in`) is
+    collected in this run too (then this instance yields no item of its own)."""
+    if instance.paired_in is None:
+        return False
+    other = Path(instance.paired_in)
+    if not other.is_file() or not is_suite_file(other, config):
+        return False
+    args = {Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args}
+    return any(a == other or a in other.parents for a in args)
+
+
 def _instance_test(request: pytest.FixtureRequest, ureason_runner: Any) -> None:
     """Generate (batched, through the store) and judge one suite item."""
     ureason_runner.run_item(request.node)
@@ -145,6 +163,8 @@ class SuiteFile(pytest.File):
         seen = self.config.stash.setdefault(SEEN_KEY, {})
         instances: list[Instance] = []
         for instance in suite.instances:
+            if _pair_collected(instance, self.config):
+                continue  # its record runs in the paired file's instance
             key = f"{instance.task}/{instance.id}"
             first = seen.setdefault(key, f"{self.path}:{instance.line}")
             if first != f"{self.path}:{instance.line}":
@@ -169,6 +189,7 @@ class SuiteFile(pytest.File):
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
         shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
+        asked = _asked_conditions(self.config)
         for instance in instances:
             unscorable = None
             if instance.unscorable is not None:  # loaded, reported, never generated or passed
@@ -176,6 +197,10 @@ class SuiteFile(pytest.File):
             for condition in settings.conditions:
                 if condition == "understand" and instance.question is None:
                     continue  # only bidirectional instances are answered in text
+                if instance.conditions and condition not in instance.conditions:
+                    continue  # e.g. a UReason direct_<task> record runs `direct` only
+                if condition in instance.conditions_if_asked and condition not in asked:
+                    continue  # e.g. a UReason <task> record alone: `direct` only if asked
                 for seed in range(settings.seeds):
                     case = Case(instance, condition, seed)
                     item = InstanceItem.from_parent(self, name=case.name, callobj=_instance_test)

@@ -93,6 +93,16 @@ class Instance:
     #: Why a released record cannot be scored (e.g. its answer is ``N/A``): its items skip
     #: with this reason instead of generating (set by the importers of :mod:`.formats`).
     unscorable: str | None = None
+    #: The prompt the ``direct`` condition draws when it differs from ``prompt`` (UReason's
+    #: ``direct_<task>.jsonl`` prompt of the same id).
+    direct_prompt: str | None = None
+    #: The only conditions this instance runs under (empty: every condition of the run).
+    conditions: tuple[str, ...] = ()
+    #: Conditions it runs under only when named by ``--condition`` / the ini.
+    conditions_if_asked: tuple[str, ...] = ()
+    #: A released file whose instances carry this one's records (a UReason ``direct_`` file's
+    #: ``<task>.jsonl``): when that file is collected too, this instance yields no item.
+    paired_in: str | None = None
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,9 @@ def test_a_data_folder_on_the_command_line_is_collected(pytester: pytest.Pyteste
     result = pytester.runpytest(str(data), "--collect-only", "-q")
     lines = result.stdout.lines
     assert not [line for line in lines if "suite-error" in line]
-    assert sum("::" in line for line in lines) == 17 * 3  # 17 records x 3 conditions
+    # 15 instances x 3 conditions: the 2 + 2 UReason records of one task pair into 2 instances
+    assert sum("::" in line for line in lines) == 15 * 3
+    assert "data/ureason/arithmetic.jsonl::ureason-arithmetic/8[direct-s0]" in "\n".join(lines)
     # a folder of test modules does not turn the JSONL beside them into suites
     tests = pytester.mkdir("tests")
     (tests / "test_one.py").write_text("def test_one():\n    pass\n")
@@ -229,7 +231,47 @@ def test_a_data_folder_on_the_command_line_is_collected(pytester: pytest.Pyteste
     assert [line for line in other.stdout.lines if "::" in line] == ["tests/test_one.py::test_one"]
     # named one by one, a file still is a suite there
     named = pytester.runpytest(str(tests / "arithmetic.jsonl"), "--collect-only", "-q")
-    assert sum("::" in line for line in named.stdout.lines) == 6
+    assert sum("::" in line for line in named.stdout.lines) == 4  # alone: no direct unless asked
+
+
+def test_ureason_pair_is_one_instance_per_id(tmp_path: Path) -> None:
+    suites = _load_all(QUIRKS / "ureason")
+    full = _by_id(suites, "arithmetic.jsonl")
+    assert full["7"].direct_prompt == "Draw a bowl with 3 apples."  # the direct file's prompt
+    assert full["7"].prompt.startswith("A bowl had 5 apples")  # reasoning and decontext
+    assert (full["7"].conditions, full["7"].conditions_if_asked) == ((), ())
+    assert full["7"].expect[0].describe() == "judge(expect=Exactly  3 apples in a bowl.)"
+    direct = _by_id(suites, "direct_arithmetic.jsonl")
+    assert direct["7"].conditions == ("direct",)
+    assert direct["7"].paired_in == str((QUIRKS / "ureason" / "arithmetic.jsonl").resolve())
+    alone = tmp_path / "arithmetic.jsonl"
+    shutil.copy(QUIRKS / "ureason" / "arithmetic.jsonl", alone)
+    solo = load_suite(alone).instances[0]
+    assert (solo.direct_prompt, solo.conditions_if_asked) == (None, ("direct",))
+
+
+def test_ureason_pair_collects_as_the_paper_ran_it(pytester: pytest.Pytester) -> None:
+    data = _copy_quirks(pytester) / "ureason"
+
+    def collected(*args: str) -> list[str]:
+        result = pytester.runpytest(*args, "--collect-only", "-q")
+        return [line.split("::")[1] for line in result.stdout.lines if "::" in line]
+
+    both = collected(str(data))  # the pair: one instance per id, all three conditions
+    assert sorted(both) == sorted(
+        f"ureason-arithmetic/{i}[{c}-s0]"
+        for i in (7, 8)
+        for c in ("direct", "reasoning", "decontext")
+    )
+    assert collected(str(data / "direct_arithmetic.jsonl")) == [
+        "ureason-arithmetic/8[direct-s0]",
+        "ureason-arithmetic/7[direct-s0]",
+    ]
+    assert len(collected(str(data / "arithmetic.jsonl"))) == 6  # paired with the file beside it
+    (data / "direct_arithmetic.jsonl").unlink()
+    assert len(collected(str(data / "arithmetic.jsonl"))) == 4  # alone: reasoning, decontext
+    asked = collected(str(data / "arithmetic.jsonl"), "--condition", "direct")
+    assert asked == ["ureason-arithmetic/7[direct-s0]", "ureason-arithmetic/8[direct-s0]"]
 
 
 def test_unscorable_items_skip_with_the_reason_and_never_pass(pytester: pytest.Pytester) -> None:

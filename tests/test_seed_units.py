@@ -281,10 +281,11 @@ def test_example_files_load_without_errors() -> None:
     assert {i.task for i in mapping.instances} == {"unisandbox-mapping-d1"}
     assert "difficulty-1" in mapping.instances[0].tags
     direct = loaded["direct_arithmetic.jsonl"].instances[0]
-    assert (direct.task, direct.id, direct.tags) == (
-        "ureason-arithmetic-direct",
+    assert (direct.task, direct.id, direct.tags, direct.conditions) == (
+        "ureason-arithmetic",
         "1",
         ("arithmetic", "ureason", "direct"),
+        ("direct",),
     )
     attribute = loaded["attribute.jsonl"].instances
     assert attribute[0].id.startswith("attr-01-") and attribute[2].id.startswith("attr-03-")
