@@ -330,7 +330,10 @@ class Harness:
                 if case.condition == "decontext":
                     outcome.refined_method = extract_refined(reasoning).method
             try:
-                request = generation_request(case.condition, case.instance.prompt, reasoning)
+                prompt = case.instance.prompt
+                if case.condition == "direct" and case.instance.direct_prompt is not None:
+                    prompt = case.instance.direct_prompt  # UReason's direct_<task> prompt
+                request = generation_request(case.condition, prompt, reasoning)
             except ValueError as exc:
                 outcome.error = str(exc)
                 continue

@@ -3,7 +3,12 @@
 Which files are suites (the naming rule): a ``.yaml``, ``.yml`` or ``.jsonl`` file that lies
 below a folder named ``suites`` inside the rootdir, or whose name matches the ini list
 ``ureason_suite_globs`` (default ``*.suite.yaml *.suite.yml *.suite.jsonl``), or that is named
-explicitly on the command line.
+explicitly on the command line, or that lies in (or below) a **data folder** named on the
+command line: a folder given as an argument (not one that comes from ``testpaths`` or the
+current folder when no argument is given), where neither that folder nor any folder between
+it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
+files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the example
+JSONL kept beside the tests into suites.
 
 Each instance becomes one item per condition and seed, named ``task/id[condition-sSEED]``, in
 file order, then condition order, then seed order. A broken file or instance does not stop the
@@ -45,7 +50,58 @@ def is_suite_file(path: Path, config: pytest.Config) -> bool:
     if any(path.match(glob) for glob in config.getini("ureason_suite_globs")):
         return True
     explicit = {Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args}
-    return path.resolve() in explicit
+    resolved = path.resolve()
+    if resolved in explicit:
+        return True
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return False  # folders come from testpaths or the current folder, not the user
+    return _in_data_folder(resolved, explicit, config)
+
+
+_DATA_DIRS_KEY = pytest.StashKey[dict[Path, bool]]()
+
+
+def _holds_python(folder: Path, config: pytest.Config) -> bool:
+    """Whether ``folder`` holds a ``.py`` file (cached for the session)."""
+    cache = config.stash.setdefault(_DATA_DIRS_KEY, {})
+    if folder not in cache:
+        try:
+            cache[folder] = any(p.suffix == ".py" for p in folder.iterdir() if p.is_file())
+        except OSError:
+            cache[folder] = True  # unreadable: not a data folder
+    return cache[folder]
+
+
+def _in_data_folder(path: Path, explicit: set[Path], config: pytest.Config) -> bool:
+    """Whether ``path`` lies below a folder named on the command line with no Python module
+    in it or between it and the file (see the module docstring)."""
+    folder = path.parent
+    while True:
+        if _holds_python(folder, config):
+            return False
+        if folder in explicit:
+            return True
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+
+
+def _asked_conditions(config: pytest.Config) -> set[str]:
+    """The conditions named by ``--condition`` or the ini (not the defaults)."""
+    value = config.getoption("ureason_conditions", None) or config.getini("ureason_conditions")
+    return {c.strip() for raw in value or [] for c in str(raw).split(",") if c.strip()}
+
+
+def _pair_collected(instance: Instance, config: pytest.Config) -> bool:
+    """Whether the file that carries ``instance``'s record (:attr:`Instance.paired_in`) is
+    collected in this run too (then this instance yields no item of its own)."""
+    if instance.paired_in is None:
+        return False
+    other = Path(instance.paired_in)
+    if not other.is_file() or not is_suite_file(other, config):
+        return False
+    args = {Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args}
+    return any(a == other or a in other.parents for a in args)
 
 
 def _instance_test(request: pytest.FixtureRequest, ureason_runner: Any) -> None:
@@ -107,6 +163,8 @@ class SuiteFile(pytest.File):
         seen = self.config.stash.setdefault(SEEN_KEY, {})
         instances: list[Instance] = []
         for instance in suite.instances:
+            if _pair_collected(instance, self.config):
+                continue  # its record runs in the paired file's instance
             key = f"{instance.task}/{instance.id}"
             first = seen.setdefault(key, f"{self.path}:{instance.line}")
             if first != f"{self.path}:{instance.line}":
@@ -131,10 +189,18 @@ class SuiteFile(pytest.File):
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
         shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
+        asked = _asked_conditions(self.config)
         for instance in instances:
+            unscorable = None
+            if instance.unscorable is not None:  # loaded, reported, never generated or passed
+                unscorable = pytest.mark.skip(reason=instance.unscorable)
             for condition in settings.conditions:
                 if condition == "understand" and instance.question is None:
                     continue  # only bidirectional instances are answered in text
+                if instance.conditions and condition not in instance.conditions:
+                    continue  # e.g. a UReason direct_<task> record runs `direct` only
+                if condition in instance.conditions_if_asked and condition not in asked:
+                    continue  # e.g. a UReason <task> record alone: `direct` only if asked
                 for seed in range(settings.seeds):
                     case = Case(instance, condition, seed)
                     item = InstanceItem.from_parent(self, name=case.name, callobj=_instance_test)
@@ -154,4 +220,7 @@ class SuiteFile(pytest.File):
                     )
                     if skip is not None:
                         item.add_marker(skip)
+                    elif unscorable is not None:
+                        item.add_marker(unscorable)
+                        item.user_properties.append(("ureason_unscorable", instance.unscorable))
                     yield item

@@ -277,7 +277,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     by_group: dict[str, list[Case]] = {}
     for item in items:
         case = item.stash.get(CASE_KEY, None)
-        if case is not None:
+        if case is not None and case.instance.unscorable is None:  # unscorable: never drawn
             item.stash[GROUP_KEY] = groups[item.nodeid]
             by_group.setdefault(groups[item.nodeid], []).append(case)
     config.stash[GROUPS_KEY] = by_group

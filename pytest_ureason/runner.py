@@ -216,7 +216,10 @@ class Runner:
         except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
             props.append(("ureason_outcome", "error"))
             raise
-        props.append(("ureason_prompt", case.instance.prompt[:4000]))
+        drawn = case.instance.prompt
+        if case.condition == "direct" and case.instance.direct_prompt is not None:
+            drawn = case.instance.direct_prompt
+        props.append(("ureason_prompt", drawn[:4000]))
         props.append(("ureason_fingerprint", self.harness.fingerprint))
         if outcome.reasoning is not None:
             props.append(("ureason_reasoning", outcome.reasoning[:4000]))

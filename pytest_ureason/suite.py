@@ -90,6 +90,19 @@ class Instance:
     question_image: str | None = None  # absolute path, checked at load time
     question_scene: str | None = None  # a scene description, rendered for the question
     detector: str | None = None  # the object detector its verdicts require (issue 4)
+    #: Why a released record cannot be scored (e.g. its answer is ``N/A``): its items skip
+    #: with this reason instead of generating (set by the importers of :mod:`.formats`).
+    unscorable: str | None = None
+    #: The prompt the ``direct`` condition draws when it differs from ``prompt`` (UReason's
+    #: ``direct_<task>.jsonl`` prompt of the same id).
+    direct_prompt: str | None = None
+    #: The only conditions this instance runs under (empty: every condition of the run).
+    conditions: tuple[str, ...] = ()
+    #: Conditions it runs under only when named by ``--condition`` / the ini.
+    conditions_if_asked: tuple[str, ...] = ()
+    #: A released file whose instances carry this one's records (a UReason ``direct_`` file's
+    #: ``<task>.jsonl``): when that file is collected too, this instance yields no item.
+    paired_in: str | None = None
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,10 @@ _ALIASES = {
     "glass": "wine glass",
     "puppy": "dog",
     "kitten": "cat",
+    # GenEval's own names of three COCO classes (its prompts and object list use these)
+    "computer mouse": "mouse",
+    "computer keyboard": "keyboard",
+    "tv remote": "remote",
 }
 
 

@@ -98,6 +98,9 @@ def test_naming_rule(pytester: pytest.Pytester) -> None:
     )
     explicit = pytester.runpytest("--collect-only", "-q", "loose/plain.jsonl")
     explicit.stdout.fnmatch_lines(["loose/plain.jsonl::t/x-2[[]direct-s0[]]"])
+    # a folder named on the command line (no Python module in it) collects its files
+    folder = pytester.runpytest("--collect-only", "-q", "loose")
+    folder.stdout.fnmatch_lines(["loose/plain.jsonl::t/x-2[[]direct-s0[]]", "*3 tests collected*"])
 
 
 def test_broken_file_fails_alone_and_others_run(pytester: pytest.Pytester, suite_dir: Path) -> None:

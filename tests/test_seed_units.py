@@ -281,10 +281,11 @@ def test_example_files_load_without_errors() -> None:
     assert {i.task for i in mapping.instances} == {"unisandbox-mapping-d1"}
     assert "difficulty-1" in mapping.instances[0].tags
     direct = loaded["direct_arithmetic.jsonl"].instances[0]
-    assert (direct.task, direct.id, direct.tags) == (
-        "ureason-arithmetic-direct",
+    assert (direct.task, direct.id, direct.tags, direct.conditions) == (
+        "ureason-arithmetic",
         "1",
         ("arithmetic", "ureason", "direct"),
+        ("direct",),
     )
     attribute = loaded["attribute.jsonl"].instances
     assert attribute[0].id.startswith("attr-01-") and attribute[2].id.startswith("attr-03-")
@@ -335,7 +336,7 @@ def test_unisandbox_errors_and_forced_format(tmp_path: Path) -> None:
             {"ID": 1, "Question_A": "Let ★ mean cat. Draw one ★.", "Answer": "a cat"},
             {"ID": 1, "Question_B": "Let ★ mean dog. Draw one ★.", "Answer": "a dog"},
             {"ID": 2, "Question": "wrong family", "Answer": "x"},
-            {"ID": 3, "Question_A": "q", "Question_B": "q", "Answer": "x"},
+            {"ID": 3, "Question": "q", "Question_A": "q", "Answer": "x"},
             {"ID": 4, "Question_A": "q", "Answer": ""},
             {"ID": 1, "Question_A": "Let ★ mean cat. Draw one ★.", "Answer": "a cat"},
         ],
@@ -345,15 +346,16 @@ def test_unisandbox_errors_and_forced_format(tmp_path: Path) -> None:
     assert {i.task for i in suite.instances} == {"unisandbox-mapping-d3"}
     errors = [str(e) for e in suite.errors]
     assert any(e.startswith(f"{path}:3:") and "field Question_A/Question_B" in e for e in errors)
-    assert any(e.startswith(f"{path}:4:") and "found Question_A, Question_B" in e for e in errors)
+    assert any(e.startswith(f"{path}:4:") and "found Question, Question_A" in e for e in errors)
     assert f"{path}:5: UniSandbox record '4-a': field Answer: a non-empty text, got ''" in errors
     assert any(e.startswith(f"{path}:6:") and "duplicate id" in e for e in errors)
     # --suite-format: a UReason file read as UniSandbox names the missing fields
     other = _write(tmp_path / "code.jsonl", [{"id": 1, "prompt": "p", "expect_en": "e"}])
     forced = load_suite(other, "unisandbox")
     assert not forced.instances
-    assert "UniSandbox record: field ID: must be a string or a number, got missing" in str(
-        forced.errors[0]
+    assert (
+        "UniSandbox record: field Question: a record has Question, or Question_A and/or "
+        "Question_B, found none" in str(forced.errors[0])
     )
 
 

@@ -9,17 +9,24 @@ whole file into a native suite:
 ==============  ===========================================================================
 format          a record
 ==============  ===========================================================================
+``native``      has ``expect``, ``generator`` or ``task``: our own instances and generator
+                specs (:mod:`..suite`)
 ``ureason``     has ``expect_en`` (UReason: ``{"id", "prompt", "expect_en", "category"}``)
-``unisandbox``  has ``ID`` and ``Answer`` and one of ``Question``, ``Question_A``,
-                ``Question_B`` (UniSandbox reasoning and knowledge files)
-``geneval``     has ``tag``, ``prompt`` and ``include`` and no ``id`` (GenEval's metadata)
-``native``      anything else: our own instances and generator specs (:mod:`..suite`)
+``unisandbox``  has an id (``ID`` or ``id``), ``Answer`` and one of ``Question``,
+                ``Question_A``, ``Question_B`` (UniSandbox reasoning and knowledge files)
+``geneval``     has ``tag``, ``prompt`` and ``include`` and no id (GenEval's metadata)
+``native``      anything else
 ==============  ===========================================================================
+
+Key case does not matter for the three released formats: UniSandbox's math files write
+``id``, its other files ``ID``, and both are recognised and read.
 
 The file's **name** then picks the variant: UReason's ``direct_<task>.jsonl`` holds the plain
 scene requests of ``<task>`` (:mod:`.ureason`); UniSandbox's ``math_<k>.jsonl`` and
-``mapping_<k>.jsonl`` are the reasoning families at difficulty ``k``, any other name a
-knowledge file (:mod:`.unisandbox`). ``--suite-format NAME`` (ini ``ureason_suite_format``)
+``mapping<k>.jsonl`` (with or without ``_`` / ``-``, any case) give the difficulty ``k``, while
+the records' content gives the family: a record with ``Question_A`` / ``Question_B`` is a
+mapping, one with ``Question`` is math in a ``math`` file, knowledge otherwise
+(:mod:`.unisandbox`). ``--suite-format NAME`` (ini ``ureason_suite_format``)
 skips the rule and reads every JSONL suite file of the run with that importer; ``auto`` (the
 default) applies the rule. YAML files are always ``native``.
 
@@ -51,18 +58,45 @@ SAFE_ID_CHECK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$
 MAX_ID = 80
 
 
+def folded(row: dict[str, Any]) -> dict[str, Any]:
+    """A record's keys, case-folded (``ID``/``id``/``Id`` are one key). When two keys fold to
+    the same name the first written one wins; :func:`key_clash` reports it."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        out.setdefault(str(key).casefold(), value)
+    return out
+
+
+def key_clash(row: dict[str, Any]) -> str | None:
+    """Why a record's keys are ambiguous (``ID`` and ``id`` both present), or None."""
+    seen: dict[str, str] = {}
+    for key in row:
+        name = str(key).casefold()
+        if name in seen:
+            return f"field {seen[name]}: given twice, as {seen[name]!r} and {key!r}"
+        seen[name] = str(key)
+    return None
+
+
+_UNISANDBOX_QUESTIONS = ("question", "question_a", "question_b")
+#: Keys only our own (native) instances and generator specs have.
+_NATIVE_KEYS = ("expect", "generator", "task")
+
+
 def sniff(first: Any) -> str:
-    """The format one JSON-lines record shows (see the module docstring)."""
+    """The format one JSON-lines record shows (see the module docstring). Key case does not
+    matter for the released formats (``id`` and ``ID`` are both UniSandbox's id)."""
     if not isinstance(first, dict):
         return "native"
-    if "expect_en" in first:
+    if any(key in first for key in _NATIVE_KEYS):
+        return "native"
+    keys = folded(first)
+    if "expect_en" in keys:
         return "ureason"
-    questions = ("Question", "Question_A", "Question_B")
-    if "ID" in first and "Answer" in first and any(q in first for q in questions):
+    if "id" in keys and "answer" in keys and any(q in keys for q in _UNISANDBOX_QUESTIONS):
         return "unisandbox"
-    if "id" not in first and "generator" not in first:
-        if "tag" in first and "prompt" in first and "include" in first:
-            return "geneval"
+    if "id" not in keys and "tag" in keys and "prompt" in keys and "include" in keys:
+        return "geneval"
     return "native"
 
 
@@ -147,11 +181,13 @@ def add_judged(
     raw: dict[str, Any],
     expectation: str,
     fields: dict[str, str] | None = None,
+    **extra: Any,
 ) -> None:
     """Add an instance judged by the yes/no judge on ``expectation``, with the assertions
     :func:`pytest_ureason.derive.derive` finds in it (marked derived), or one error naming
     the line and field (``label`` names the format in the message; ``fields`` maps our field
-    names, ``expect`` and ``prompt``, to the record's own, e.g. ``{"expect": "expect_en"}``)."""
+    names, ``expect`` and ``prompt``, to the record's own, e.g. ``{"expect": "expect_en"}``;
+    ``extra`` sets further :class:`~pytest_ureason.suite.Instance` fields, e.g. ``unscorable``)."""
     from dataclasses import replace
 
     from pytest_ureason.derive import derive
@@ -166,4 +202,4 @@ def add_judged(
         loader.error(line, f"{label}: field {where}: {exc.message}")
         return
     derived = derive(expectation)
-    loader.add(replace(instance, expect=instance.expect + derived.specs))
+    loader.add(replace(instance, expect=instance.expect + derived.specs, **extra))
