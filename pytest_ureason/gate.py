@@ -25,12 +25,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_ureason import record
+from pytest_ureason.conditions import condition_order
 from pytest_ureason.junit_read import Item
 from pytest_ureason.report import mcnemar_exact
+from pytest_ureason.store import atomic_write
 
 FORMAT = "pytest-ureason-baseline"
 FORMAT_VERSION = 1
-OUTCOMES = ("passed", "failed", "error", "skipped")
+OUTCOMES = record.OUTCOMES
 
 
 class BaselineError(Exception):
@@ -89,10 +92,8 @@ class Baseline:
         Raises:
             BaselineError: the file cannot be written.
         """
-        from pytest_ureason.store import _atomic_write
-
         try:
-            _atomic_write(path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
+            atomic_write(path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
         except OSError as exc:
             raise BaselineError(f"{path}: cannot write the baseline: {exc}") from None
 
@@ -259,8 +260,6 @@ def compare(
         else:
             g.status = "not significant"
         result.compared += g.pairs
-    from pytest_ureason.report_html import condition_order
-
     order = condition_order(set(gates))
     result.conditions = [gates[c] for c in order]
     if result.compared == 0:

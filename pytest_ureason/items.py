@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ureason import record
 from pytest_ureason.harness import Case
 from pytest_ureason.settings import Settings
 from pytest_ureason.suite import SUITE_SUFFIXES, Instance, Suite, SuiteError, load_suite
@@ -130,7 +131,7 @@ class SuiteFile(pytest.File):
         skip = None
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
-        shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
+        shard = "{}/{}".format(*settings.shard) if settings.shard else None
         for instance in instances:
             for condition in settings.conditions:
                 if condition == "understand" and instance.question is None:
@@ -141,16 +142,16 @@ class SuiteFile(pytest.File):
                     item.stash[CASE_KEY] = case
                     item.extra_keyword_matches.update((condition, instance.task))
                     item.user_properties.extend(
-                        [
-                            ("ureason_model", settings.model or ""),
-                            ("ureason_condition", condition),
-                            ("ureason_task", instance.task),
-                            ("ureason_instance", instance.id),
-                            ("ureason_seed", seed),
+                        record.identity(
+                            settings.model or "",
+                            condition,
+                            instance.task,
+                            instance.id,
+                            seed,
                             # For `ureason report` / `--gate`: which suite version, which shard.
-                            ("ureason_suite", f"{suite.name}@{suite.version or 0}"),
-                            *shard_prop,
-                        ]
+                            f"{suite.name}@{suite.version or 0}",
+                            shard,
+                        )
                     )
                     if skip is not None:
                         item.add_marker(skip)

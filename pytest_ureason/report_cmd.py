@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from pytest_ureason.conditions import condition_order
 from pytest_ureason.junit_read import Results, ResultsError, load_results
 from pytest_ureason.report import Summary, format_table
 
@@ -75,8 +76,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     for problem in results.problems():
         print(problem)
     summary = Summary.from_records(results.records())
-    from pytest_ureason.report_html import condition_order
-
     conditions = condition_order({r.condition for r in results.records()})
     for line in format_table(summary, conditions):
         print(line)

@@ -33,7 +33,7 @@ def content_key(**fields: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -65,10 +65,10 @@ class Store:
         import io
 
         path = self.image_path(key)
-        _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
+        atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
         buf = io.BytesIO()
         image.save(buf, format="PNG")
-        _atomic_write(path, buf.getvalue())
+        atomic_write(path, buf.getvalue())
         return path
 
     def image_meta(self, key: str) -> dict[str, Any]:
@@ -95,7 +95,7 @@ class Store:
         """Write a text record atomically."""
         record = {**meta, "text": text}
         payload = json.dumps(record, indent=1, ensure_ascii=False, default=str).encode("utf-8")
-        _atomic_write(self._text_path(key), payload)
+        atomic_write(self._text_path(key), payload)
 
 
 class StoredEvidence:
@@ -127,7 +127,7 @@ class StoredEvidence:
         """Cache an output atomically; a failure to cache is not an error."""
         try:
             payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            _atomic_write(self._path(version), payload)
+            atomic_write(self._path(version), payload)
         except OSError:
             pass
 
