@@ -21,25 +21,13 @@ import argparse
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 
-from pytest_ureason.suite import SUITE_SUFFIXES, SuiteError, load_suite
-
-
-def _suite_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES))
-        else:
-            files.append(path)
-    return files
+from pytest_ureason.suite import SuiteError, load_suite, suite_files
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
     """Validate and summarise suite files."""
-    files = _suite_files(args.paths or ["suites"])
+    files = suite_files(args.paths or ["suites"])
     if not files:
         print("no suite files found", file=sys.stderr)
         return 1

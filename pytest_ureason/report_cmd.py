@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pytest_ureason.conditions import condition_order
-from pytest_ureason.junit_read import Results, ResultsError, load_results
+from pytest_ureason.junit_read import Results, ResultsError, load_results, missing_from_suites
 from pytest_ureason.report import Summary, format_table
 
 
@@ -59,12 +59,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if results is None:
         return 2
     if args.suites:
-        from pytest_ureason.cli import _suite_files
-        from pytest_ureason.junit_read import missing_from_suites
-        from pytest_ureason.suite import load_suite
+        from pytest_ureason.suite import load_suite, suite_files  # pydantic: only when asked
 
         expected = []
-        for path in _suite_files(args.suites):
+        for path in suite_files(args.suites):
             suite = load_suite(path)
             for error in suite.errors:
                 print(f"suite error: {error}")

@@ -454,3 +454,16 @@ def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
     else:
         _load_yaml(loader, text)
     return loader.suite
+
+
+def suite_files(paths: list[str]) -> list[Path]:
+    """The suite files named by command-line paths: a folder gives every suite file below it
+    (sorted), a file gives itself."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES))
+        else:
+            files.append(path)
+    return files

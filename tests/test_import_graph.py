@@ -124,7 +124,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
         {"pytest_ureason.harness", "pytest_ureason.interleaved", "pytest_ureason.understand"}
     ),
     frozenset({"pytest_ureason.items", "pytest_ureason.judging", "pytest_ureason.runner"}),
-    frozenset({"pytest_ureason.cli", "pytest_ureason.report_cmd"}),
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
     ("pytest_ureason.derive", "pytest_ureason.suite"),
@@ -146,7 +145,6 @@ KNOWN_PRIVATE: set[str] = {
     "pytest_ureason.formats.ureason <- pytest_ureason.suite._Loader",
     "pytest_ureason.interleaved <- pytest_ureason.harness._check_outputs",
     "pytest_ureason.interleaved <- pytest_ureason.harness._record_failure",
-    "pytest_ureason.report_cmd <- pytest_ureason.cli._suite_files",
     "pytest_ureason.understand <- pytest_ureason.harness._check_outputs",
     "pytest_ureason.understand <- pytest_ureason.harness._record_failure",
 }
