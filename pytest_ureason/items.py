@@ -22,7 +22,7 @@ import pytest
 from pytest_ureason import record
 from pytest_ureason.harness import Case
 from pytest_ureason.settings import Settings
-from pytest_ureason.suite import SUITE_SUFFIXES, Instance, Suite, SuiteError, load_suite
+from pytest_ureason.suite import SUITE_SUFFIXES, Suite, SuiteError, claim_ids, load_suite
 
 CASE_KEY = pytest.StashKey[Case]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -106,20 +106,8 @@ class SuiteFile(pytest.File):
             )
         errors = list(suite.errors)
         seen = self.config.stash.setdefault(SEEN_KEY, {})
-        instances: list[Instance] = []
-        for instance in suite.instances:
-            key = f"{instance.task}/{instance.id}"
-            first = seen.setdefault(key, f"{self.path}:{instance.line}")
-            if first != f"{self.path}:{instance.line}":
-                errors.append(
-                    SuiteError(
-                        self.path,
-                        instance.line,
-                        f"instance {instance.id!r}: task/id {key!r} is already defined at {first}",
-                    )
-                )
-                continue
-            instances.append(instance)
+        instances, repeated = claim_ids(suite, seen)
+        errors += repeated
         names: set[str] = set()
         for error in errors:
             name, k = f"suite-error[line-{error.line}]", 1

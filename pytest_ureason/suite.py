@@ -467,3 +467,33 @@ def suite_files(paths: list[str]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def claim_ids(suite: Suite, seen: dict[str, str]) -> tuple[list[Instance], list[SuiteError]]:
+    """The one cross-file duplicate-id check: ``task/id`` is unique over all suites of a run.
+
+    Args:
+        suite: a loaded suite.
+        seen: ``task/id`` -> ``file:line`` of its first definition, shared across suites
+            (updated here).
+
+    Returns:
+        The suite's instances defined first here, and an error for each one defined earlier.
+    """
+    kept: list[Instance] = []
+    errors: list[SuiteError] = []
+    for instance in suite.instances:
+        key = f"{instance.task}/{instance.id}"
+        here = f"{suite.path}:{instance.line}"
+        first = seen.setdefault(key, here)
+        if first != here:
+            errors.append(
+                SuiteError(
+                    suite.path,
+                    instance.line,
+                    f"instance {instance.id!r}: task/id {key!r} is already defined at {first}",
+                )
+            )
+            continue
+        kept.append(instance)
+    return kept, errors
