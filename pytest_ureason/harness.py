@@ -111,7 +111,7 @@ MODEL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _check_outputs(method: str, outputs: object, expected: int, kind: type) -> None:
+def check_outputs(method: str, outputs: object, expected: int, kind: type) -> None:
     """Raise TypeError unless ``outputs`` is a list of ``expected`` items of ``kind``."""
     if not isinstance(outputs, list) or len(outputs) != expected:
         got = len(outputs) if isinstance(outputs, list) else type(outputs).__name__
@@ -128,7 +128,7 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
+def record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
     """An adapter's ``Unsupported`` (or ``pytest.skip``) skips the item; anything else is an
     error of the item."""
     from pytest_ureason.models.base import Unsupported
@@ -210,7 +210,7 @@ class Harness:
                 texts = self.model.reason(
                     [wanted[k][0].prompt for k in keys], [wanted[k][1] for k in keys]
                 )
-                _check_outputs("reason", texts, len(keys), str)
+                check_outputs("reason", texts, len(keys), str)
                 return texts
 
             results = run_batched(
@@ -270,7 +270,7 @@ class Harness:
             if case.condition in SHARES_REASONING:
                 made = reasonings[(case.instance.task, case.instance.id, case.seed)]
                 if isinstance(made, BaseException):
-                    _record_failure(outcome, "reason", made)
+                    record_failure(outcome, "reason", made)
                     continue
                 reasoning = outcome.reasoning = made
                 if case.condition == "decontext":
@@ -312,7 +312,7 @@ class Harness:
                 images = self.model.generate([prompt], [seed], [context])
             except Unsupported as exc:
                 pytest.skip(f"model cannot generate: {exc}")
-            _check_outputs("generate", images, 1, Image.Image)
+            check_outputs("generate", images, 1, Image.Image)
             image = images[0]
             self.store.put_image(
                 key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
@@ -345,7 +345,7 @@ class Harness:
                 [c.seed for c, _, _ in batch],
                 [r.context for _, r, _ in batch],
             )
-            _check_outputs("generate", images, len(batch), Image.Image)
+            check_outputs("generate", images, len(batch), Image.Image)
 
             def write(job: tuple[tuple[Case, GenerationRequest, str], Image.Image]) -> Path:
                 (case, request, key), image = job
@@ -380,7 +380,7 @@ class Harness:
         for (case, _, _), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]
             if isinstance(result, Failed):
-                _record_failure(outcome, "generate", result.error)
+                record_failure(outcome, "generate", result.error)
             else:
                 outcome.image_path = result
                 self.throughput.images += 1

@@ -131,22 +131,7 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("pytest_ureason.models.composite", "pytest_ureason.harness"),
     ("pytest_ureason.settings", "pytest_ureason.formats"),
 }
-KNOWN_PRIVATE: set[str] = {
-    "pytest_ureason.formats <- pytest_ureason.suite._Invalid",
-    "pytest_ureason.formats <- pytest_ureason.suite._Loader",
-    "pytest_ureason.formats <- pytest_ureason.suite._build",
-    "pytest_ureason.formats <- pytest_ureason.suite._field_path",
-    "pytest_ureason.formats.geneval <- pytest_ureason.suite._Invalid",
-    "pytest_ureason.formats.geneval <- pytest_ureason.suite._Loader",
-    "pytest_ureason.formats.geneval <- pytest_ureason.suite._build",
-    "pytest_ureason.formats.geneval <- pytest_ureason.suite._field_path",
-    "pytest_ureason.formats.unisandbox <- pytest_ureason.suite._Loader",
-    "pytest_ureason.formats.ureason <- pytest_ureason.suite._Loader",
-    "pytest_ureason.interleaved <- pytest_ureason.harness._check_outputs",
-    "pytest_ureason.interleaved <- pytest_ureason.harness._record_failure",
-    "pytest_ureason.understand <- pytest_ureason.harness._check_outputs",
-    "pytest_ureason.understand <- pytest_ureason.harness._record_failure",
-}
+KNOWN_PRIVATE: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.formats import add_judged, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 _FAMILY_RE = re.compile(r"^(?P<family>math|mapping)[_-](?P<k>\d{1,3})$", re.IGNORECASE)
 LABEL = "UniSandbox record"
@@ -70,7 +70,7 @@ class UniSandboxFile:
         suffix = {"Question_A": "a", "Question_B": "b"}.get(keys[0], "")
         return keys[0], suffix, text
 
-    def load_row(self, loader: _Loader, row: Any, line: int) -> None:
+    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.formats import add_judged, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 _DIRECT_RE = re.compile(r"^direct[_-](?P<task>.+)$", re.IGNORECASE)
 LABEL = "UReason record"
@@ -46,7 +46,7 @@ class UReasonFile:
         self.direct = found is not None
         self.default_category = safe_name(found.group("task") if found else path.stem)
 
-    def load_row(self, loader: _Loader, row: Any, line: int) -> None:
+    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")
