@@ -28,43 +28,16 @@ from pytest_ureason.conditions import (
     generation_request,
 )
 from pytest_ureason.fingerprint import content_fingerprint
+from pytest_ureason.models.base import MODEL_NOTES
 from pytest_ureason.store import Store, content_key
+from pytest_ureason.suite import Case, Instance
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.models.base import UnifiedModel
-    from pytest_ureason.suite import Instance
 
 log = logging.getLogger("pytest_ureason")
-
-
-@dataclass(frozen=True, eq=False)
-class Case:
-    """One test item: an instance under a condition with a seed.
-
-    Equality and hashing use :attr:`key` only (instances may hold unhashable parameters).
-    """
-
-    instance: Instance
-    condition: str
-    seed: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        """(task, id, condition, seed): unique within a run."""
-        return (self.instance.task, self.instance.id, self.condition, self.seed)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Case) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    @property
-    def name(self) -> str:
-        """The item name, ``task/id[condition-sSEED]``."""
-        return f"{self.instance.task}/{self.instance.id}[{self.condition}-s{self.seed}]"
 
 
 @dataclass
@@ -98,8 +71,6 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
-#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
-MODEL_NOTES = "ureason.notes"
 
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.batching import Failed, run_batched
 
 if TYPE_CHECKING:
-    from pytest_ureason.harness import Case, Harness
+    from pytest_ureason.harness import Harness
+    from pytest_ureason.suite import Case
 
 DEFAULT_ROUNDS = 2
 MAX_ROUNDS = 10

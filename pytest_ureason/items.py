@@ -20,13 +20,16 @@ from typing import Any
 import pytest
 
 from pytest_ureason import record
-from pytest_ureason.harness import Case
 from pytest_ureason.settings import Settings
-from pytest_ureason.suite import SUITE_SUFFIXES, Suite, SuiteError, claim_ids, load_suite
+from pytest_ureason.suite import SUITE_SUFFIXES, Case, Suite, SuiteError, claim_ids, load_suite
 
 CASE_KEY = pytest.StashKey[Case]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SEEN_KEY = pytest.StashKey[dict[str, str]]()
+
+
+class VerdictFailure(AssertionError):
+    """An item whose image failed one or more assertions (or whose model call failed)."""
 
 
 class SuiteErrorFailure(Exception):
@@ -64,8 +67,6 @@ class InstanceItem(pytest.Function):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Verdict reasons, without a traceback into the plugin."""
-        from pytest_ureason.runner import VerdictFailure
-
         if isinstance(excinfo.value, VerdictFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)

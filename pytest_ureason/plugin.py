@@ -21,10 +21,10 @@ from pytest_ureason.runner import GROUP_KEY, Runner
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.harness import Case
     from pytest_ureason.judges import JudgeConfig, Judges
     from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.results import ResultsCollector  # noqa: F401
+    from pytest_ureason.suite import Case
 
 GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
 COLLECTOR_KEY = pytest.StashKey["ResultsCollector | None"]()

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ureason.harness import Case, Harness, Outcome
-from pytest_ureason.items import CASE_KEY
+from pytest_ureason.harness import Harness, Outcome
+from pytest_ureason.items import CASE_KEY, VerdictFailure
+from pytest_ureason.suite import Case
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
     from pytest_ureason.yesno import YesNoJudge
 
 GROUP_KEY = pytest.StashKey[str]()
-
-
-class VerdictFailure(AssertionError):
-    """An item whose image failed one or more assertions (or whose model call failed)."""
 
 
 class Runner:

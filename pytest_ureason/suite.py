@@ -92,6 +92,34 @@ class Instance:
     detector: str | None = None  # the object detector its verdicts require (issue 4)
 
 
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One test item: an instance under a condition with a seed.
+
+    Equality and hashing use :attr:`key` only (instances may hold unhashable parameters).
+    """
+
+    instance: Instance
+    condition: str
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """(task, id, condition, seed): unique within a run."""
+        return (self.instance.task, self.instance.id, self.condition, self.seed)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Case) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def name(self) -> str:
+        """The item name, ``task/id[condition-sSEED]``."""
+        return f"{self.instance.task}/{self.instance.id}[{self.condition}-s{self.seed}]"
+
+
 @dataclass(frozen=True)
 class SuiteError:
     """A problem in a suite file, located by line."""

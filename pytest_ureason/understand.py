@@ -30,8 +30,8 @@ from pytest_ureason.answers import normalise as normalise  # its home before ans
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.harness import Case, Harness
-    from pytest_ureason.suite import Instance
+    from pytest_ureason.harness import Harness
+    from pytest_ureason.suite import Case, Instance
 
 
 @dataclass(frozen=True)

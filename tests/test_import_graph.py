@@ -122,13 +122,10 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset(
         {"pytest_ureason.harness", "pytest_ureason.interleaved", "pytest_ureason.understand"}
     ),
-    frozenset({"pytest_ureason.items", "pytest_ureason.judging", "pytest_ureason.runner"}),
+    frozenset({"pytest_ureason.judging", "pytest_ureason.runner"}),
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
     ("pytest_ureason.derive", "pytest_ureason.suite"),
-    ("pytest_ureason.items", "pytest_ureason.harness"),
-    ("pytest_ureason.items", "pytest_ureason.runner"),
-    ("pytest_ureason.models.composite", "pytest_ureason.harness"),
     ("pytest_ureason.settings", "pytest_ureason.formats"),
 }
 KNOWN_PRIVATE: set[str] = set()
