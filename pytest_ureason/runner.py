@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_ureason import record as prop
 from pytest_ureason.harness import Harness, Outcome
 from pytest_ureason.items import CASE_KEY, VerdictFailure
 from pytest_ureason.suite import Case
@@ -198,9 +199,9 @@ class Runner:
             raise
         except Exception as exc:
             props = item.user_properties
-            if not any(name == "ureason_outcome" for name, _ in props):
-                props.append(("ureason_outcome", "error"))
-                props.append(("ureason_reason", f"internal error: {type(exc).__name__}: {exc}"))
+            if not any(name == prop.OUTCOME for name, _ in props):
+                props.append((prop.OUTCOME, "error"))
+                props.append((prop.REASON, f"internal error: {type(exc).__name__}: {exc}"))
             raise
 
     def _run_item(self, item: pytest.Item) -> None:
@@ -209,55 +210,55 @@ class Runner:
         try:
             outcome = self.outcome(item)
         except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
-            props.append(("ureason_outcome", "error"))
+            props.append((prop.OUTCOME, "error"))
             raise
-        props.append(("ureason_prompt", case.instance.prompt[:4000]))
-        props.append(("ureason_fingerprint", self.harness.fingerprint))
+        props.append((prop.PROMPT, case.instance.prompt[:4000]))
+        props.append((prop.FINGERPRINT, self.harness.fingerprint))
         if outcome.reasoning is not None:
-            props.append(("ureason_reasoning", outcome.reasoning[:4000]))
+            props.append((prop.REASONING, outcome.reasoning[:4000]))
         if outcome.drawn_prompt is not None:
-            props.append(("ureason_drawn_prompt", outcome.drawn_prompt[:4000]))
+            props.append((prop.DRAWN_PROMPT, outcome.drawn_prompt[:4000]))
         if outcome.refined_method is not None:
-            props.append(("ureason_refined_method", outcome.refined_method))
+            props.append((prop.REFINED_METHOD, outcome.refined_method))
         if outcome.rounds is not None:
             from pytest_ureason.interleaved import rounds_made
 
-            props.append(("ureason_rounds", rounds_made(outcome.rounds)))
-            props.append(("ureason_interleaved", _rounds_json(outcome.rounds)))
+            props.append((prop.ROUNDS, rounds_made(outcome.rounds)))
+            props.append((prop.INTERLEAVED, _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
             pytest.skip(outcome.unsupported)
         if case.condition == "understand" and outcome.error is None:
             self._score_answer(case, outcome, props)
             return
         if outcome.error is not None or outcome.image_path is None:
-            props.append(("ureason_outcome", "error"))
-            props.append(("ureason_reason", outcome.error or "no image"))
+            props.append((prop.OUTCOME, "error"))
+            props.append((prop.REASON, outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
-        props.append(("ureason_image", str(outcome.image_path)))
+        props.append((prop.IMAGE, str(outcome.image_path)))
         notes = _model_notes(outcome.image_path)
         if notes:
-            props.append(("ureason_model_notes", notes))
+            props.append((prop.MODEL_NOTES, notes))
         from pytest_ureason import judging
 
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
-        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
+        props.append((prop.DETECTORS, ",".join(sorted({v.detector for v in verdicts}))))
         flags = judging.advisory(case, self.settings)
         pairs = zip(verdicts, case.instance.expect, flags, strict=True)
-        props.append(("ureason_verdicts", json.dumps([_verdict_json(*t) for t in pairs])))
+        props.append((prop.VERDICTS, json.dumps([_verdict_json(*t) for t in pairs])))
         judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
-            props.append(("ureason_reason", "; ".join(v.reason for v in undecided)))
-            props.append(("ureason_outcome", "error"))
+            props.append((prop.REASON, "; ".join(v.reason for v in undecided)))
+            props.append((prop.OUTCOME, "error"))
             raise VerdictFailure("undecided judge: " + "; ".join(v.reason for v in undecided))
-        props.append(("ureason_reason", judging.reason_line(case, verdicts, self.settings)))
+        props.append((prop.REASON, judging.reason_line(case, verdicts, self.settings)))
         if outcome.draft_path is not None:
             same = outcome.draft_path == outcome.image_path
             draft_ok = not failed if same else self._draft_passed(case, outcome.draft_path, props)
-            props.append(("ureason_draft_image", str(outcome.draft_path)))
-            props.append(("ureason_draft_outcome", "passed" if draft_ok else "failed"))
-        props.append(("ureason_outcome", "failed" if failed else "passed"))
+            props.append((prop.DRAFT_IMAGE, str(outcome.draft_path)))
+            props.append((prop.DRAFT_OUTCOME, "passed" if draft_ok else "failed"))
+        props.append((prop.OUTCOME, "failed" if failed else "passed"))
         if failed:
             lines = [v.reason for v in failed] + judging.notes(case, verdicts, self.settings)
             lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
@@ -301,11 +302,11 @@ class Runner:
                 except DetectorUnavailable:
                     raise
                 except Exception as exc:
-                    props.append(("ureason_outcome", "error"))
-                    props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
+                    props.append((prop.OUTCOME, "error"))
+                    props.append((prop.REASON, f"{spec.describe()} raised {exc!r}"))
                     raise
         except DetectorUnavailable as exc:  # a judge without weights: skip, with the reason
-            props.append(("ureason_reason", str(exc)))
+            props.append((prop.REASON, str(exc)))
             pytest.skip(str(exc))
         return verdicts
 
@@ -322,11 +323,11 @@ class Runner:
         instance = case.instance
         reply = outcome.answer or ""
         verdict = score_answer(reply, instance.answer or "", instance.accept)
-        props.append(("ureason_question", (instance.question or "")[:4000]))
-        props.append(("ureason_expected", instance.answer or ""))
-        props.append(("ureason_answer", reply[:4000]))
-        props.append(("ureason_reason", verdict.reason))
-        props.append(("ureason_outcome", "passed" if verdict.passed else "failed"))
+        props.append((prop.QUESTION, (instance.question or "")[:4000]))
+        props.append((prop.EXPECTED, instance.answer or ""))
+        props.append((prop.ANSWER, reply[:4000]))
+        props.append((prop.REASON, verdict.reason))
+        props.append((prop.OUTCOME, "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
 
