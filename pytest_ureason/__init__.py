@@ -6,6 +6,9 @@ detector or OCR engine.
 
 from __future__ import annotations
 
+# The model-judged assertions (clip, vqa, judge) register on import. Every submodule import
+# runs this file first, so the registry is complete wherever it is read.
+from pytest_ureason import judged as _judged  # noqa: F401
 from pytest_ureason.assertions import Observation, Params, Verdict, assertion
 from pytest_ureason.expect import ExpectError, expect
 from pytest_ureason.generators import generator

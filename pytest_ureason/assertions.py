@@ -156,11 +156,6 @@ def assertion(name: str, params: type[Params]) -> Callable[[AssertionFn], Assert
     return register
 
 
-def assertion_types() -> dict[str, AssertionType]:
-    """Every registered assertion type by name."""
-    return dict(_REGISTRY)
-
-
 def get_assertion(name: str) -> AssertionType:
     """The assertion type ``name``.
 
@@ -343,7 +338,3 @@ def text(obs: Observation, p: TextParams) -> Verdict:
 def evaluate(name: str, params: Params, obs: Observation) -> Verdict:
     """Run one registered assertion."""
     return get_assertion(name).fn(obs, params)
-
-
-# The model-judged assertions register themselves on import (they need the registry above).
-from pytest_ureason import judged as _judged  # noqa: E402, F401

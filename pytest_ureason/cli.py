@@ -21,25 +21,13 @@ import argparse
 import json
 import sys
 from collections import Counter
-from pathlib import Path
 
-from pytest_ureason.suite import SUITE_SUFFIXES, SuiteError, load_suite
-
-
-def _suite_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES))
-        else:
-            files.append(path)
-    return files
+from pytest_ureason.suite import claim_ids, load_suite, suite_files
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
     """Validate and summarise suite files."""
-    files = _suite_files(args.paths or ["suites"])
+    files = suite_files(args.paths or ["suites"])
     if not files:
         print("no suite files found", file=sys.stderr)
         return 1
@@ -47,18 +35,7 @@ def cmd_suites(args: argparse.Namespace) -> int:
     first_seen: dict[str, str] = {}
     for path in files:
         suite = load_suite(path)
-        for inst in suite.instances:  # the same check collection makes across files
-            where = first_seen.setdefault(f"{inst.task}/{inst.id}", f"{path}:{inst.line}")
-            if where != f"{path}:{inst.line}":
-                suite.errors.append(
-                    SuiteError(
-                        path,
-                        inst.line,
-                        f"instance {inst.id!r}: task/id "
-                        f"'{inst.task}/{inst.id}' is already defined at "
-                        f"{where}",
-                    )
-                )
+        suite.errors += claim_ids(suite, first_seen)[1]  # the check collection makes
         tasks = Counter(i.task for i in suite.instances)
         per_task = ", ".join(f"{t}: {n}" for t, n in sorted(tasks.items())) or "no instances"
         version = f" v{suite.version}" if suite.version is not None else ""

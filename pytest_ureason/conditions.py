@@ -34,6 +34,14 @@ CONDITIONS: tuple[Condition, ...] = (
     "interleaved",
     "understand",
 )
+
+
+def condition_order(conditions: set[str]) -> list[str]:
+    """Known conditions in their canonical order, then any others alphabetically."""
+    known = [c for c in CONDITIONS if c in conditions]
+    return known + sorted(conditions - set(known))
+
+
 DEFAULT_CONDITIONS: tuple[Condition, ...] = ("direct", "reasoning", "decontext")
 NEEDS_REASONING: frozenset[str] = frozenset({"reasoning", "decontext"})
 #: Conditions whose reasoning (the plan) is made once per instance and seed and shared.

@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the passing generations."""
     from pytest_ureason.junit_read import ResultsError, load_results
-    from pytest_ureason.store import _atomic_write
+    from pytest_ureason.store import atomic_write
 
     try:
         results = load_results([Path(p) for p in args.passing])
@@ -83,7 +83,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             digest = hashlib.sha256(data).hexdigest()
             rel = Path("images", digest[:2], f"{digest}.png")
             if not (out / rel).exists():
-                _atomic_write(out / rel, data)
+                atomic_write(out / rel, data)
             suite = item.suite()
             rows.append(
                 {
@@ -104,7 +104,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         rows.sort(key=lambda row: (row["id"], row["model"]))
         lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        _atomic_write(out / "train.jsonl", lines.encode("utf-8"))
+        atomic_write(out / "train.jsonl", lines.encode("utf-8"))
         meta = {
             "format": "pytest-ureason-selftrain",
             "version": 1,
@@ -113,7 +113,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "fields": list(FIELDS),
             "skipped_unreadable": unreadable,
         }
-        _atomic_write(out / "dataset.json", (json.dumps(meta, indent=1) + "\n").encode())
+        atomic_write(out / "dataset.json", (json.dumps(meta, indent=1) + "\n").encode())
         _prune_images(out, {row["image"] for row in rows})
     except OSError as exc:
         print(f"ureason export: cannot write to {out}: {exc}", file=sys.stderr)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.conditions import GENERATION_CONDITIONS
+from pytest_ureason.record import OUTCOMES, Record
 
 if TYPE_CHECKING:
     from pytest_ureason.irt import GapScore
-    from pytest_ureason.report import Record
 
 
 def responses(records: Iterable[Record], condition: str) -> list[Any]:
@@ -72,9 +72,6 @@ def load_records(paths: list[Path]) -> list[Record]:
     Raises:
         ValueError: a file is unreadable, not JSON, or has no ``items`` list (naming the file).
     """
-    from pytest_ureason.gate import OUTCOMES
-    from pytest_ureason.report import Record
-
     out: list[Record] = []
     seen: dict[str, Path] = {}  # model name -> the first file that used it
     for path in paths:

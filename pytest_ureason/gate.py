@@ -36,12 +36,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_ureason import record
+from pytest_ureason.conditions import condition_order
 from pytest_ureason.junit_read import Item
 from pytest_ureason.report import mcnemar_exact
+from pytest_ureason.store import atomic_write
 
 FORMAT = "pytest-ureason-baseline"
 FORMAT_VERSION = 2  # 2: with "digest" (version 1 files are refused: regenerate them)
-OUTCOMES = ("passed", "failed", "error", "skipped")
+OUTCOMES = record.OUTCOMES
 
 
 REGEN_HINT = "regenerate it with --ureason-regen-baseline"
@@ -120,10 +123,8 @@ class Baseline:
         Raises:
             BaselineError: the file cannot be written.
         """
-        from pytest_ureason.store import _atomic_write
-
         try:
-            _atomic_write(path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
+            atomic_write(path, (json.dumps(self.to_json(), indent=1) + "\n").encode())
         except OSError as exc:
             raise BaselineError(f"{path}: cannot write the baseline: {exc}") from None
 
@@ -323,8 +324,6 @@ def compare(
         else:
             g.status = "not significant"
         result.compared += g.pairs
-    from pytest_ureason.report_html import condition_order
-
     order = condition_order(set(gates))
     result.conditions = [gates[c] for c in order]
     if result.compared == 0:

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from pytest_ureason import record
 from pytest_ureason.gate import Baseline, BaselineError, compare, format_gate
-from pytest_ureason.junit_read import Item
+from pytest_ureason.junit_read import Item, ResultsError, item_from_props
+from pytest_ureason.results import outcome_of_report
 
 
 class GatePlugin:
@@ -47,14 +49,11 @@ class GatePlugin:
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         """Keep each suite item's outcome and properties; count other failures."""
-        from pytest_ureason.junit_read import ResultsError, item_from_props
-        from pytest_ureason.results import _outcome
-
         props = {k: str(v) for k, v in report.user_properties}
-        if "ureason_task" not in props:
+        if not record.is_suite_item(props):
             self.other_failures += bool(report.failed)
             return
-        outcome = _outcome(report, props)
+        outcome = outcome_of_report(report, props)
         if outcome is None:
             return
         try:

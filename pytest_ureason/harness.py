@@ -28,43 +28,16 @@ from pytest_ureason.conditions import (
     generation_request,
 )
 from pytest_ureason.fingerprint import content_fingerprint
+from pytest_ureason.models.base import MODEL_NOTES
 from pytest_ureason.store import Store, content_key
+from pytest_ureason.suite import Case, Instance
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.models.base import UnifiedModel
-    from pytest_ureason.suite import Instance
 
 log = logging.getLogger("pytest_ureason")
-
-
-@dataclass(frozen=True, eq=False)
-class Case:
-    """One test item: an instance under a condition with a seed.
-
-    Equality and hashing use :attr:`key` only (instances may hold unhashable parameters).
-    """
-
-    instance: Instance
-    condition: str
-    seed: int
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        """(task, id, condition, seed): unique within a run."""
-        return (self.instance.task, self.instance.id, self.condition, self.seed)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Case) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    @property
-    def name(self) -> str:
-        """The item name, ``task/id[condition-sSEED]``."""
-        return f"{self.instance.task}/{self.instance.id}[{self.condition}-s{self.seed}]"
 
 
 @dataclass
@@ -98,8 +71,6 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
-#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
-MODEL_NOTES = "ureason.notes"
 
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
@@ -111,7 +82,7 @@ MODEL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _check_outputs(method: str, outputs: object, expected: int, kind: type) -> None:
+def check_outputs(method: str, outputs: object, expected: int, kind: type) -> None:
     """Raise TypeError unless ``outputs`` is a list of ``expected`` items of ``kind``."""
     if not isinstance(outputs, list) or len(outputs) != expected:
         got = len(outputs) if isinstance(outputs, list) else type(outputs).__name__
@@ -145,7 +116,7 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
+def record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
     """An adapter's ``Unsupported`` (or ``pytest.skip``) skips the item; anything else is an
     error of the item."""
     from pytest_ureason.models.base import Unsupported
@@ -264,7 +235,7 @@ class Harness:
                 texts = self.model.reason(
                     [wanted[k][0].prompt for k in keys], [wanted[k][1] for k in keys]
                 )
-                _check_outputs("reason", texts, len(keys), str)
+                check_outputs("reason", texts, len(keys), str)
                 return texts
 
             results = run_batched(
@@ -324,7 +295,7 @@ class Harness:
             if case.condition in SHARES_REASONING:
                 made = reasonings[(case.instance.task, case.instance.id, case.seed)]
                 if isinstance(made, BaseException):
-                    _record_failure(outcome, "reason", made)
+                    record_failure(outcome, "reason", made)
                     continue
                 reasoning = outcome.reasoning = made
                 if case.condition == "decontext":
@@ -369,7 +340,7 @@ class Harness:
                 images = self.model.generate([prompt], [seed], [context])
             except Unsupported as exc:
                 pytest.skip(f"model cannot generate: {exc}")
-            _check_outputs("generate", images, 1, Image.Image)
+            check_outputs("generate", images, 1, Image.Image)
             image = images[0]
             self.store.put_image(
                 key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
@@ -405,7 +376,7 @@ class Harness:
                 [c.seed for c, _, _ in batch],
                 [r.context for _, r, _ in batch],
             )
-            _check_outputs("generate", images, len(batch), Image.Image)
+            check_outputs("generate", images, len(batch), Image.Image)
 
             def write(job: tuple[tuple[Case, GenerationRequest, str], Image.Image]) -> Path:
                 (case, request, key), image = job
@@ -440,7 +411,7 @@ class Harness:
         for (case, _, key), result in zip(pending, results, strict=True):
             outcome = self.outcomes[case]
             if isinstance(result, Failed):
-                _record_failure(outcome, "generate", result.error)
+                record_failure(outcome, "generate", result.error)
                 continue
             self.throughput.images += 1
             problem = self._recheck(key)

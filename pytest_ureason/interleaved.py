@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.batching import Failed, run_batched
 
 if TYPE_CHECKING:
-    from pytest_ureason.harness import Case, Harness
+    from pytest_ureason.harness import Harness
+    from pytest_ureason.suite import Case
 
 DEFAULT_ROUNDS = 2
 MAX_ROUNDS = 10
@@ -109,7 +110,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
     from PIL import Image
 
     from pytest_ureason.conditions import GenerationRequest
-    from pytest_ureason.harness import MODEL_ERRORS, _check_outputs, _record_failure
+    from pytest_ureason.harness import MODEL_ERRORS, check_outputs, record_failure
     from pytest_ureason.store import content_key
 
     active: list[Case] = []
@@ -162,7 +163,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
                 [reflection_question(c.instance.prompt) for c in batch],
                 [c.seed for c in batch],
             )
-            _check_outputs("answer", replies, len(batch), str)
+            check_outputs("answer", replies, len(batch), str)
             return replies
 
         results = run_batched(
@@ -174,7 +175,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
         )
         for case, result in zip(missing, results, strict=True):
             if isinstance(result, Failed):
-                _record_failure(harness.outcomes[case], "answer", result.error)
+                record_failure(harness.outcomes[case], "answer", result.error)
                 continue
             harness.store.put_text(keys[case], result, {"kind": "reflection", **harness._identity})
             reflections[case] = result

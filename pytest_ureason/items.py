@@ -19,18 +19,40 @@ file, line and field; every valid instance still runs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
-from pytest_ureason.harness import Case
+from pytest_ureason import record
 from pytest_ureason.settings import Settings
-from pytest_ureason.suite import SUITE_SUFFIXES, Instance, Suite, SuiteError, load_suite
+from pytest_ureason.suite import (
+    SUITE_SUFFIXES,
+    Case,
+    Instance,
+    Suite,
+    SuiteError,
+    claim_ids,
+    load_suite,
+)
 
 CASE_KEY = pytest.StashKey[Case]()
 SETTINGS_KEY = pytest.StashKey[Settings]()
 SEEN_KEY = pytest.StashKey[dict[str, str]]()
+
+
+class VerdictFailure(AssertionError):
+    """An item whose image failed one or more assertions (or whose model call failed)."""
+
+
+def not_judged(props: list[tuple[str, object]], reason: str) -> NoReturn:
+    """Skip an item whose judge (detector, OCR, CLIP, judge model) is not installed or has
+    no weights: never a verdict. The reason (one line, saying what to install) is recorded
+    as ``ureason_not_judged`` so the summary counts these items apart from other skips."""
+    props.append((record.REASON, reason))
+    props.append((record.NOT_JUDGED, reason))
+    pytest.skip(reason)
 
 
 class SuiteErrorFailure(Exception):
@@ -119,8 +141,6 @@ class InstanceItem(pytest.Function):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """Verdict reasons, without a traceback into the plugin."""
-        from pytest_ureason.runner import VerdictFailure
-
         if isinstance(excinfo.value, VerdictFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -161,22 +181,10 @@ class SuiteFile(pytest.File):
             )
         errors = list(suite.errors)
         seen = self.config.stash.setdefault(SEEN_KEY, {})
-        instances: list[Instance] = []
-        for instance in suite.instances:
-            if _pair_collected(instance, self.config):
-                continue  # its record runs in the paired file's instance
-            key = f"{instance.task}/{instance.id}"
-            first = seen.setdefault(key, f"{self.path}:{instance.line}")
-            if first != f"{self.path}:{instance.line}":
-                errors.append(
-                    SuiteError(
-                        self.path,
-                        instance.line,
-                        f"instance {instance.id!r}: task/id {key!r} is already defined at {first}",
-                    )
-                )
-                continue
-            instances.append(instance)
+        paired = [i for i in suite.instances if not _pair_collected(i, self.config)]
+        # a record paired with a collected file runs in that file's instance
+        instances, repeated = claim_ids(replace(suite, instances=paired), seen)
+        errors += repeated
         names: set[str] = set()
         for error in errors:
             name, k = f"suite-error[line-{error.line}]", 1
@@ -188,7 +196,7 @@ class SuiteFile(pytest.File):
         skip = None
         if settings.model is None:
             skip = pytest.mark.skip(reason="no model: pass --model NAME (e.g. --model reference)")
-        shard_prop = [("ureason_shard", "{}/{}".format(*settings.shard))] if settings.shard else []
+        shard = "{}/{}".format(*settings.shard) if settings.shard else None
         asked = _asked_conditions(self.config)
         for instance in instances:
             unscorable = None
@@ -207,20 +215,20 @@ class SuiteFile(pytest.File):
                     item.stash[CASE_KEY] = case
                     item.extra_keyword_matches.update((condition, instance.task))
                     item.user_properties.extend(
-                        [
-                            ("ureason_model", settings.model or ""),
-                            ("ureason_condition", condition),
-                            ("ureason_task", instance.task),
-                            ("ureason_instance", instance.id),
-                            ("ureason_seed", seed),
+                        record.identity(
+                            settings.model or "",
+                            condition,
+                            instance.task,
+                            instance.id,
+                            seed,
                             # For `ureason report` / `--gate`: which suite version, which shard.
-                            ("ureason_suite", f"{suite.name}@{suite.version or 0}"),
-                            *shard_prop,
-                        ]
+                            f"{suite.name}@{suite.version or 0}",
+                            shard,
+                        )
                     )
                     if skip is not None:
                         item.add_marker(skip)
                     elif unscorable is not None:
                         item.add_marker(unscorable)
-                        item.user_properties.append(("ureason_unscorable", instance.unscorable))
+                        item.user_properties.append((record.UNSCORABLE, instance.unscorable))
                     yield item

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.batching import Failed, run_batched
 from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
+from pytest_ureason.items import VerdictFailure, not_judged
 from pytest_ureason.observation import valid_answer, valid_text
 from pytest_ureason.yesno import YesNoJudge, parse_decision, render
 
@@ -39,9 +40,10 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.assertions import Verdict
-    from pytest_ureason.harness import Case, Outcome
+    from pytest_ureason.harness import Outcome
     from pytest_ureason.runner import Runner
     from pytest_ureason.settings import Settings
+    from pytest_ureason.suite import Case
 
 
 def expectation(case: Case) -> str | None:
@@ -326,7 +328,6 @@ def record(
 ) -> None:
     """Judge-versus-derived and reasoning verdicts of an item, as its properties."""
     from pytest_ureason.detect import DetectorUnavailable
-    from pytest_ureason.runner import VerdictFailure, not_judged
     from pytest_ureason.yesno import JudgeFailed
 
     annotate(case, verdicts, props)

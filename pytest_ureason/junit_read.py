@@ -20,15 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_ureason.report import Record
+from pytest_ureason import record
+from pytest_ureason.record import Record, shard_of
 
-REQUIRED = (
-    "ureason_model",
-    "ureason_condition",
-    "ureason_task",
-    "ureason_instance",
-    "ureason_seed",
-)
+REQUIRED = record.REQUIRED
 
 
 class ResultsError(Exception):
@@ -107,13 +102,8 @@ class Results:
 def outcome_of(case: ET.Element, props: dict[str, str]) -> str:
     """passed | failed | error | skipped, from a testcase's children and properties."""
     tags = {child.tag for child in case}
-    if "failure" in tags:
-        return "failed" if props.get("ureason_outcome") == "failed" else "error"
-    if "error" in tags:
-        return "error"
-    if "skipped" in tags:
-        return "skipped"
-    return "passed"
+    state = next((t for t in ("failure", "error", "skipped") if t in tags), "passed")
+    return record.outcome("failed" if state == "failure" else state, props)
 
 
 def item_from_props(props: dict[str, str], outcome: str, where: str, source: str = "") -> Item:
@@ -122,24 +112,10 @@ def item_from_props(props: dict[str, str], outcome: str, where: str, source: str
     Raises:
         ResultsError: a required property is missing or malformed, naming ``where`` and it.
     """
-    for name in REQUIRED:
-        if name not in props:
-            raise ResultsError(f"{where}: property {name} is missing")
     try:
-        seed = int(props["ureason_seed"])
-    except ValueError:
-        raise ResultsError(
-            f"{where}: property ureason_seed: not an integer: {props['ureason_seed']!r}"
-        ) from None
-    record = Record(
-        props["ureason_model"],
-        props["ureason_condition"],
-        props["ureason_task"],
-        props["ureason_instance"],
-        seed,
-        outcome,
-    )
-    return Item(record, props, source)
+        return Item(record.read(props, outcome, where), props, source)
+    except record.RecordError as exc:
+        raise ResultsError(str(exc)) from None
 
 
 def read_file(path: str | Path) -> tuple[list[Item], int]:
@@ -165,9 +141,9 @@ def read_file(path: str | Path) -> tuple[list[Item], int]:
         props: dict[str, str] = {}
         for prop in case.iter("property"):
             name = prop.get("name")
-            if name is not None and name.startswith("ureason_"):
+            if name is not None and name.startswith(record.PREFIX):
                 props[name] = prop.get("value", "")
-        if "ureason_task" not in props:
+        if not record.is_suite_item(props):
             others += 1
             continue
         name = case.get("name", "")
@@ -281,13 +257,11 @@ def missing_from_suites(
         instances: (task, id, has a question) of every instance in the suites; ``understand``
             items are expected only for instances with a question.
     """
-    from pytest_ureason.plugin import shard_of
-
     present = {item.key for item in results.items}
     shards = {
         int(n)
         for i in results.items
-        if (n := i.props.get("ureason_shard", "").partition("/")[2]).isdigit()
+        if (n := i.props.get(record.SHARD, "").partition("/")[2]).isdigit()
     }
     lines: list[str] = []
     total = 0

@@ -6,7 +6,6 @@ torch, transformers, detector or OCR engine.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,15 +15,16 @@ import pytest
 from pytest_ureason import settings as settings_mod
 from pytest_ureason.batching import assign_groups
 from pytest_ureason.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
+from pytest_ureason.record import shard_of
 from pytest_ureason.runner import GROUP_KEY, Runner
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.harness import Case
     from pytest_ureason.judges import JudgeConfig, Judges
     from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.results import ResultsCollector  # noqa: F401
+    from pytest_ureason.suite import Case
 
 GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
 COLLECTOR_KEY = pytest.StashKey["ResultsCollector | None"]()
@@ -233,12 +233,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if is_suite_file(file_path, parent.config):
         return SuiteFile.from_parent(parent, path=file_path)
     return None
-
-
-def shard_of(task: str, instance_id: str, shards: int) -> int:
-    """The 1-based shard of an instance: a stable hash of ``task/id`` modulo the shard count."""
-    digest = hashlib.sha256(f"{task}/{instance_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % shards + 1
 
 
 @pytest.hookimpl(trylast=True)

@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pytest_ureason.record import Record as Record  # re-exported: the input of Summary
+
 GAPS: tuple[tuple[str, str], ...] = (
     ("decontext", "reasoning"),
     ("reasoning", "direct"),
@@ -56,20 +58,6 @@ def mcnemar_exact(fixed: int, broken: int) -> float:
         total += term
     tail: float = total / 2**n
     return min(1.0, 2.0 * tail)
-
-
-@dataclass(frozen=True)
-class Record:
-    """The result of one suite item."""
-
-    model: str
-    condition: str
-    task: str
-    instance: str
-    seed: int
-    outcome: str  # passed | failed | error | skipped
-    rounds: int | None = None  # interleaved: refinements made after the draft
-    draft: str | None = None  # interleaved: the first draft's verdict (passed | failed)
 
 
 @dataclass

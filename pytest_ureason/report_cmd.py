@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_ureason.junit_read import Results, ResultsError, load_results
+from pytest_ureason.conditions import condition_order
+from pytest_ureason.junit_read import Results, ResultsError, load_results, missing_from_suites
 from pytest_ureason.report import Summary, format_table
 
 
@@ -58,12 +59,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     if results is None:
         return 2
     if args.suites:
-        from pytest_ureason.cli import _suite_files
-        from pytest_ureason.junit_read import missing_from_suites
-        from pytest_ureason.suite import load_suite
+        from pytest_ureason.suite import load_suite, suite_files  # pydantic: only when asked
 
         expected = []
-        for path in _suite_files(args.suites):
+        for path in suite_files(args.suites):
             suite = load_suite(path)
             for error in suite.errors:
                 print(f"suite error: {error}")
@@ -75,8 +74,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     for problem in results.problems():
         print(problem)
     summary = Summary.from_records(results.records())
-    from pytest_ureason.report_html import condition_order
-
     conditions = condition_order({r.condition for r in results.records()})
     for line in format_table(summary, conditions):
         print(line)

@@ -27,24 +27,18 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_ureason import record
+from pytest_ureason.conditions import condition_order
 from pytest_ureason.junit_read import Item, Results
 from pytest_ureason.report import GAPS, Summary, wilson
 
 if TYPE_CHECKING:
     from pytest_ureason.irt import GapScore
 
-OUTCOMES = ("passed", "failed", "error", "skipped")
+OUTCOMES = record.OUTCOMES
 IMAGE_MODES = ("embed", "link", "none")
 #: Images up to this size are embedded as they are; larger ones as a WebP thumbnail.
 EMBED_AS_IS = 24_000
-
-
-def condition_order(conditions: set[str]) -> list[str]:
-    """Known conditions in their canonical order, then any others alphabetically."""
-    from pytest_ureason.conditions import CONDITIONS
-
-    known = [c for c in CONDITIONS if c in conditions]
-    return known + sorted(conditions - set(known))
 
 
 def _json_for_script(data: Any) -> str:

@@ -15,25 +15,16 @@ from typing import Any
 
 import pytest
 
-from pytest_ureason import seedstats
-from pytest_ureason.report import Record, Summary, format_table
+from pytest_ureason import record, seedstats
+from pytest_ureason.record import Record
+from pytest_ureason.report import Summary, format_table
 from pytest_ureason.seedstats import SeedRow
 from pytest_ureason.settings import Settings
 
 
-def _outcome(report: pytest.TestReport, props: dict[str, Any]) -> str | None:
-    if report.when == "setup":
-        if report.skipped:
-            return "skipped"
-        return "error" if report.failed else None
-    if report.when == "call":
-        if report.skipped:
-            return "skipped"
-        if report.passed:
-            return "passed"
-        # Only a verdict is a failure; anything else that went wrong is an error.
-        return "failed" if props.get("ureason_outcome") == "failed" else "error"
-    return None
+def outcome_of_report(report: pytest.TestReport, props: dict[str, Any]) -> str | None:
+    """The item's outcome from one report phase (:func:`pytest_ureason.record.outcome`)."""
+    return record.report_outcome(report.when, report.passed, report.failed, report.skipped, props)
 
 
 class ResultsCollector:
@@ -77,25 +68,14 @@ class ResultsCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record the outcome of a suite item."""
         props = dict(report.user_properties)
-        if "ureason_task" not in props:
+        if not record.is_suite_item(props):
             return
-        outcome = _outcome(report, props)
+        outcome = outcome_of_report(report, props)
         if outcome is None:
             return
-        rounds = props.get("ureason_rounds")
-        draft = props.get("ureason_draft_outcome")
-        self.records[report.nodeid] = Record(
-            str(props["ureason_model"]),
-            str(props["ureason_condition"]),
-            str(props["ureason_task"]),
-            str(props["ureason_instance"]),
-            int(str(props["ureason_seed"])),
-            outcome,
-            int(str(rounds)) if rounds is not None else None,
-            str(draft) if draft is not None else None,
-        )
-        if outcome == "skipped" and "ureason_not_judged" in props:
-            self.not_judged[report.nodeid] = str(props["ureason_not_judged"])
+        self.records[report.nodeid] = record.read(props, outcome, report.nodeid)
+        if outcome == "skipped" and record.NOT_JUDGED in props:
+            self.not_judged[report.nodeid] = str(props[record.NOT_JUDGED])
         else:
             self.not_judged.pop(report.nodeid, None)
         row = SeedRow.from_props(props, outcome)

@@ -14,12 +14,14 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_ureason.harness import Case, Harness, Outcome
-from pytest_ureason.items import CASE_KEY
+from pytest_ureason import record as prop
+from pytest_ureason.harness import Harness, Outcome
+from pytest_ureason.items import CASE_KEY, VerdictFailure, not_judged
+from pytest_ureason.suite import Case
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,10 +33,6 @@ if TYPE_CHECKING:
     from pytest_ureason.yesno import YesNoJudge
 
 GROUP_KEY = pytest.StashKey[str]()
-
-
-class VerdictFailure(AssertionError):
-    """An item whose image failed one or more assertions (or whose model call failed)."""
 
 
 class Runner:
@@ -203,9 +201,9 @@ class Runner:
             raise
         except Exception as exc:
             props = item.user_properties
-            if not any(name == "ureason_outcome" for name, _ in props):
-                props.append(("ureason_outcome", "error"))
-                props.append(("ureason_reason", f"internal error: {type(exc).__name__}: {exc}"))
+            if not any(name == prop.OUTCOME for name, _ in props):
+                props.append((prop.OUTCOME, "error"))
+                props.append((prop.REASON, f"internal error: {type(exc).__name__}: {exc}"))
             raise
 
     def _run_item(self, item: pytest.Item) -> None:
@@ -214,58 +212,58 @@ class Runner:
         try:
             outcome = self.outcome(item)
         except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
-            props.append(("ureason_outcome", "error"))
+            props.append((prop.OUTCOME, "error"))
             raise
         drawn = case.instance.prompt
         if case.condition == "direct" and case.instance.direct_prompt is not None:
             drawn = case.instance.direct_prompt
-        props.append(("ureason_prompt", drawn[:4000]))
-        props.append(("ureason_fingerprint", self.harness.fingerprint))
+        props.append((prop.PROMPT, drawn[:4000]))
+        props.append((prop.FINGERPRINT, self.harness.fingerprint))
         if outcome.reasoning is not None:
-            props.append(("ureason_reasoning", outcome.reasoning[:4000]))
+            props.append((prop.REASONING, outcome.reasoning[:4000]))
         if outcome.drawn_prompt is not None:
-            props.append(("ureason_drawn_prompt", outcome.drawn_prompt[:4000]))
+            props.append((prop.DRAWN_PROMPT, outcome.drawn_prompt[:4000]))
         if outcome.refined_method is not None:
-            props.append(("ureason_refined_method", outcome.refined_method))
+            props.append((prop.REFINED_METHOD, outcome.refined_method))
         if outcome.rounds is not None:
             from pytest_ureason.interleaved import rounds_made
 
-            props.append(("ureason_rounds", rounds_made(outcome.rounds)))
-            props.append(("ureason_interleaved", _rounds_json(outcome.rounds)))
+            props.append((prop.ROUNDS, rounds_made(outcome.rounds)))
+            props.append((prop.INTERLEAVED, _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
             pytest.skip(outcome.unsupported)
         if case.condition == "understand" and outcome.error is None:
             self._score_answer(case, outcome, props)
             return
         if outcome.error is not None or outcome.image_path is None:
-            props.append(("ureason_outcome", "error"))
-            props.append(("ureason_reason", outcome.error or "no image"))
+            props.append((prop.OUTCOME, "error"))
+            props.append((prop.REASON, outcome.error or "no image"))
             raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
-        props.append(("ureason_image", str(outcome.image_path)))
+        props.append((prop.IMAGE, str(outcome.image_path)))
         notes = _model_notes(outcome.image_path)
         if notes:
-            props.append(("ureason_model_notes", notes))
+            props.append((prop.MODEL_NOTES, notes))
         from pytest_ureason import judging
 
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
-        props.append(("ureason_detectors", ",".join(sorted({v.detector for v in verdicts}))))
+        props.append((prop.DETECTORS, ",".join(sorted({v.detector for v in verdicts}))))
         flags = judging.advisory(case, self.settings)
         pairs = zip(verdicts, case.instance.expect, flags, strict=True)
-        props.append(("ureason_verdicts", json.dumps([_verdict_json(*t) for t in pairs])))
+        props.append((prop.VERDICTS, json.dumps([_verdict_json(*t) for t in pairs])))
         judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
-            props.append(("ureason_reason", "; ".join(v.reason for v in undecided)))
-            props.append(("ureason_outcome", "error"))
+            props.append((prop.REASON, "; ".join(v.reason for v in undecided)))
+            props.append((prop.OUTCOME, "error"))
             raise VerdictFailure("undecided judge: " + "; ".join(v.reason for v in undecided))
-        props.append(("ureason_reason", judging.reason_line(case, verdicts, self.settings)))
+        props.append((prop.REASON, judging.reason_line(case, verdicts, self.settings)))
         if outcome.draft_path is not None:
             same = outcome.draft_path == outcome.image_path
             draft_ok = not failed if same else self._draft_passed(case, outcome.draft_path, props)
-            props.append(("ureason_draft_image", str(outcome.draft_path)))
-            props.append(("ureason_draft_outcome", "passed" if draft_ok else "failed"))
-        props.append(("ureason_outcome", "failed" if failed else "passed"))
+            props.append((prop.DRAFT_IMAGE, str(outcome.draft_path)))
+            props.append((prop.DRAFT_OUTCOME, "passed" if draft_ok else "failed"))
+        props.append((prop.OUTCOME, "failed" if failed else "passed"))
         if failed:
             lines = [v.reason for v in failed] + judging.notes(case, verdicts, self.settings)
             lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
@@ -309,8 +307,8 @@ class Runner:
                 except DetectorUnavailable:
                     raise
                 except Exception as exc:
-                    props.append(("ureason_outcome", "error"))
-                    props.append(("ureason_reason", f"{spec.describe()} raised {exc!r}"))
+                    props.append((prop.OUTCOME, "error"))
+                    props.append((prop.REASON, f"{spec.describe()} raised {exc!r}"))
                     raise
         except DetectorUnavailable as exc:  # a judge not installed or without weights
             not_judged(props, str(exc))
@@ -329,22 +327,13 @@ class Runner:
         instance = case.instance
         reply = outcome.answer or ""
         verdict = score_answer(reply, instance.answer or "", instance.accept)
-        props.append(("ureason_question", (instance.question or "")[:4000]))
-        props.append(("ureason_expected", instance.answer or ""))
-        props.append(("ureason_answer", reply[:4000]))
-        props.append(("ureason_reason", verdict.reason))
-        props.append(("ureason_outcome", "passed" if verdict.passed else "failed"))
+        props.append((prop.QUESTION, (instance.question or "")[:4000]))
+        props.append((prop.EXPECTED, instance.answer or ""))
+        props.append((prop.ANSWER, reply[:4000]))
+        props.append((prop.REASON, verdict.reason))
+        props.append((prop.OUTCOME, "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
-
-
-def not_judged(props: list[tuple[str, object]], reason: str) -> NoReturn:
-    """Skip an item whose judge (detector, OCR, CLIP, judge model) is not installed or has
-    no weights: never a verdict. The reason (one line, saying what to install) is recorded
-    as ``ureason_not_judged`` so the summary counts these items apart from other skips."""
-    props.append(("ureason_reason", reason))
-    props.append(("ureason_not_judged", reason))
-    pytest.skip(reason)
 
 
 def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pytest_ureason import record
+
 POOLED = "all"
 CELLS = ("right_right", "right_wrong", "wrong_right", "wrong_wrong")
 
@@ -43,21 +45,21 @@ class SeedRow:
     @classmethod
     def from_props(cls, props: dict[str, Any], outcome: str) -> SeedRow | None:
         """The row of an item, None when it has neither a judge nor a reasoning verdict."""
-        judge = props.get("ureason_judge_verdict")
-        reasoning = props.get("ureason_reasoning_verdict")
+        judge = props.get(record.JUDGE_VERDICT)
+        reasoning = props.get(record.REASONING_VERDICT)
         if judge is None and reasoning is None:
             return None
-        derived = props.get("ureason_derived_verdict")
+        derived = props.get(record.DERIVED_VERDICT)
         return cls(
-            str(props.get("ureason_condition", "")),
-            str(props.get("ureason_task", "")),
-            str(props.get("ureason_instance", "")),
+            str(props.get(record.CONDITION, "")),
+            str(props.get(record.TASK, "")),
+            str(props.get(record.INSTANCE, "")),
             outcome,
             str(judge) if judge is not None else None,
             str(derived) if derived is not None else None,
-            int(str(props.get("ureason_derived_count", 0) or 0)),
+            int(str(props.get(record.DERIVED_COUNT, 0) or 0)),
             str(reasoning) if reasoning is not None else None,
-            str(role) if (role := props.get("ureason_derived_role")) is not None else None,
+            str(role) if (role := props.get(record.DERIVED_ROLE)) is not None else None,
         )
 
 

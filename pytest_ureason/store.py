@@ -72,7 +72,7 @@ def honour_umask(fd: int) -> None:
         os.fchmod(fd, new_file_mode())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -115,10 +115,10 @@ class Store:
 
         path = self.image_path(key)
         meta = {**meta, "image_size": list(image.size)}  # checked when read back
-        _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
+        atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
         buf = io.BytesIO()
         image.save(buf, format="PNG")
-        _atomic_write(path, buf.getvalue())
+        atomic_write(path, buf.getvalue())
         return path
 
     def check_image(self, key: str, size: tuple[int, int] | None = None) -> str | None:
@@ -172,7 +172,7 @@ class Store:
         """Write a text record atomically."""
         record = {**meta, "text": text}
         payload = json.dumps(record, indent=1, ensure_ascii=False, default=str).encode("utf-8")
-        _atomic_write(self._text_path(key), payload)
+        atomic_write(self._text_path(key), payload)
 
 
 class StoredEvidence:
@@ -211,7 +211,7 @@ class StoredEvidence:
         """Cache an output atomically; a failure to cache is not an error."""
         try:
             payload = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            _atomic_write(self._path(version), payload)
+            atomic_write(self._path(version), payload)
         except OSError:
             pass
 

@@ -105,6 +105,34 @@ class Instance:
     paired_in: str | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One test item: an instance under a condition with a seed.
+
+    Equality and hashing use :attr:`key` only (instances may hold unhashable parameters).
+    """
+
+    instance: Instance
+    condition: str
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """(task, id, condition, seed): unique within a run."""
+        return (self.instance.task, self.instance.id, self.condition, self.seed)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Case) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    @property
+    def name(self) -> str:
+        """The item name, ``task/id[condition-sSEED]``."""
+        return f"{self.instance.task}/{self.instance.id}[{self.condition}-s{self.seed}]"
+
+
 @dataclass(frozen=True)
 class SuiteError:
     """A problem in a suite file, located by line."""
@@ -189,20 +217,23 @@ class _HeaderModel(BaseModel):
     instances: list[Any]
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a field path, e.g. ``expect[0].count``."""
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-class _Invalid(Exception):
+class InvalidField(Exception):
+    """An instance record that does not validate, at field ``loc``."""
+
     def __init__(self, loc: tuple[int | str, ...], message: str):
         super().__init__(message)
         self.loc, self.message = loc, message
 
 
-def _first_error(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> _Invalid:
+def _first_error(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> InvalidField:
     err = exc.errors(include_url=False)[0]
     loc = prefix + tuple(err["loc"])
     msg = err["msg"]
@@ -213,10 +244,15 @@ def _first_error(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> _I
     elif "input" in err and err["type"] not in ("missing",):
         shown = repr(err["input"])
         msg += f", got {shown[:60]}"
-    return _Invalid(loc, msg[0].lower() + msg[1:])
+    return InvalidField(loc, msg[0].lower() + msg[1:])
 
 
-def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance:
+def build_instance(raw: dict[str, Any], default_task: str | None, line: int) -> Instance:
+    """Validate one instance record (``line`` of its file) into an :class:`Instance`.
+
+    Raises:
+        InvalidField: the record does not validate (with the field's location).
+    """
     data = dict(raw)
     if "task" not in data and default_task is not None:
         data["task"] = default_task
@@ -227,7 +263,7 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
     specs = []
     for i, entry in enumerate(model.expect):
         if len(entry) != 1:
-            raise _Invalid(
+            raise InvalidField(
                 ("expect", i),
                 "each assertion is a mapping with exactly one key "
                 f"(an assertion type), got {sorted(entry)}",
@@ -236,7 +272,7 @@ def _build(raw: dict[str, Any], default_task: str | None, line: int) -> Instance
         try:
             kind = assertions.get_assertion(str(name))
         except KeyError as exc:
-            raise _Invalid(("expect", i), str(exc.args[0])) from None
+            raise InvalidField(("expect", i), str(exc.args[0])) from None
         try:
             specs.append(AssertionSpec(kind.name, kind.params.model_validate(params)))
         except ValidationError as exc:
@@ -274,7 +310,9 @@ def _line_of(node: Any, loc: tuple[int | str, ...], default: int) -> int:
     return line
 
 
-class _Loader:
+class SuiteLoader:
+    """A suite being loaded: the format importers add instances or errors to it."""
+
     def __init__(self, path: Path):
         self.path = path
         self.suite = Suite(path, path.stem)
@@ -328,10 +366,10 @@ class _Loader:
             return
         label = f"instance {raw.get('id')!r}" if isinstance(raw.get("id"), str) else "instance"
         try:
-            self.add(_build(raw, default_task, line))
-        except _Invalid as exc:
+            self.add(build_instance(raw, default_task, line))
+        except InvalidField as exc:
             where = _line_of(node, exc.loc, line) if node is not None else line
-            self.error(where, f"{label}: field {_field_path(exc.loc)}: {exc.message}")
+            self.error(where, f"{label}: field {field_path(exc.loc)}: {exc.message}")
 
     def generated(
         self, raw: dict[str, Any], line: int, default_task: str | None, node: Any
@@ -342,7 +380,7 @@ class _Loader:
         except ValidationError as exc:
             bad = _first_error(exc)
             where = _line_of(node, bad.loc, line) if node is not None else line
-            self.error(where, f"generator spec: field {_field_path(bad.loc)}: {bad.message}")
+            self.error(where, f"generator spec: field {field_path(bad.loc)}: {bad.message}")
             return
         except GeneratorError as exc:
             self.error(line, f"generator spec: {exc}")
@@ -361,16 +399,16 @@ class _Loader:
             if task is not None and "task" not in raw_instance:
                 raw_instance = {**raw_instance, "task": task}
             try:
-                self.add(_build(raw_instance, None, line))
-            except _Invalid as exc:
+                self.add(build_instance(raw_instance, None, line))
+            except InvalidField as exc:
                 self.error(
                     line,
                     f"generator {spec.generator!r} produced an invalid instance "
-                    f"{raw_instance.get('id')!r}: field {_field_path(exc.loc)}: {exc.message}",
+                    f"{raw_instance.get('id')!r}: field {field_path(exc.loc)}: {exc.message}",
                 )
 
 
-def _load_yaml(loader: _Loader, text: str) -> None:
+def _load_yaml(loader: SuiteLoader, text: str) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -395,7 +433,7 @@ def _load_yaml(loader: _Loader, text: str) -> None:
             header = _HeaderModel.model_validate(dict(doc))
         except ValidationError as exc:
             bad = _first_error(exc)
-            loader.error(_line_of(doc, bad.loc, 1), f"field {_field_path(bad.loc)}: {bad.message}")
+            loader.error(_line_of(doc, bad.loc, 1), f"field {field_path(bad.loc)}: {bad.message}")
             return
         entries = doc["instances"]
     else:
@@ -413,7 +451,7 @@ def _load_yaml(loader: _Loader, text: str) -> None:
         ]
 
 
-def _load_jsonl(loader: _Loader, text: str, fmt: str = "auto") -> None:
+def _load_jsonl(loader: SuiteLoader, text: str, fmt: str = "auto") -> None:
     from pytest_ureason.formats import choose_format, row_loader
 
     records: list[tuple[int, Any]] = []
@@ -453,7 +491,7 @@ def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
         The suite, with every valid instance and one :class:`SuiteError` per problem.
     """
     path = Path(path)
-    loader = _Loader(path)
+    loader = SuiteLoader(path)
     try:
         data = path.read_bytes()
         # JSONL: a line that is not UTF-8 becomes its own error; the other lines still load
@@ -467,3 +505,46 @@ def load_suite(path: str | Path, fmt: str = "auto") -> Suite:
     else:
         _load_yaml(loader, text)
     return loader.suite
+
+
+def suite_files(paths: list[str]) -> list[Path]:
+    """The suite files named by command-line paths: a folder gives every suite file below it
+    (sorted), a file gives itself."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUITE_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def claim_ids(suite: Suite, seen: dict[str, str]) -> tuple[list[Instance], list[SuiteError]]:
+    """The one cross-file duplicate-id check: ``task/id`` is unique over all suites of a run.
+
+    Args:
+        suite: a loaded suite.
+        seen: ``task/id`` -> ``file:line`` of its first definition, shared across suites
+            (updated here).
+
+    Returns:
+        The suite's instances defined first here, and an error for each one defined earlier.
+    """
+    kept: list[Instance] = []
+    errors: list[SuiteError] = []
+    for instance in suite.instances:
+        key = f"{instance.task}/{instance.id}"
+        here = f"{suite.path}:{instance.line}"
+        first = seen.setdefault(key, here)
+        if first != here:
+            errors.append(
+                SuiteError(
+                    suite.path,
+                    instance.line,
+                    f"instance {instance.id!r}: task/id {key!r} is already defined at {first}",
+                )
+            )
+            continue
+        kept.append(instance)
+    return kept, errors

@@ -30,8 +30,8 @@ from pytest_ureason.answers import normalise as normalise  # its home before ans
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.harness import Case, Harness
-    from pytest_ureason.suite import Instance
+    from pytest_ureason.harness import Harness
+    from pytest_ureason.suite import Case, Instance
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
     ``unsupported`` when the model fails or cannot answer.
     """
     from pytest_ureason.batching import Failed, run_batched
-    from pytest_ureason.harness import MODEL_ERRORS, Outcome, _check_outputs, _record_failure
+    from pytest_ureason.harness import MODEL_ERRORS, Outcome, check_outputs, record_failure
     from pytest_ureason.store import content_key
 
     keys: dict[Case, str] = {}
@@ -133,7 +133,7 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
             [c.instance.question or "" for c in batch],
             [c.seed for c in batch],
         )
-        _check_outputs("answer", replies, len(batch), str)
+        check_outputs("answer", replies, len(batch), str)
         return replies
 
     results = run_batched(
@@ -142,7 +142,7 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
     for case, result in zip(missing, results, strict=True):
         outcome = harness.outcomes[case]
         if isinstance(result, Failed):
-            _record_failure(outcome, "answer", result.error)
+            record_failure(outcome, "answer", result.error)
             continue
         harness.store.put_text(
             keys[case], result, {"question": case.instance.question, **harness._identity}

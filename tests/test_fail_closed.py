@@ -166,8 +166,8 @@ def test_export_output_honours_the_umask(tmp_path: Path) -> None:
     """``ureason export`` writes through the same atomic writer."""
     code = (
         "import os, sys; from pathlib import Path;"
-        "from pytest_ureason.store import _atomic_write;"
-        "_atomic_write(Path(sys.argv[1]) / 'x' / 'dataset.json', b'{}')"
+        "from pytest_ureason.store import atomic_write;"
+        "atomic_write(Path(sys.argv[1]) / 'x' / 'dataset.json', b'{}')"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(

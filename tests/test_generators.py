@@ -33,12 +33,12 @@ def test_deterministic_and_seed_sensitive(name: str, seed: int, count: int) -> N
 
 @pytest.mark.parametrize("name", NAMES)
 def test_instances_are_valid_and_counts_do_not_leak(name: str, tmp_path: object) -> None:
-    from pytest_ureason.suite import _build
+    from pytest_ureason.suite import build_instance
 
     rows = expand(name, 60, 7)
     assert len({r["id"] for r in rows}) == len({r["prompt"] for r in rows}) == 60
     for row in rows:
-        instance = _build(row, None, 1)  # raises on any schema problem
+        instance = build_instance(row, None, 1)  # raises on any schema problem
         assert instance.refined
         if name not in COUNT_IS_THE_ANSWER:
             continue

@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from pytest_ureason.batching import BatchStats, run_batched
-from pytest_ureason.harness import Case, Harness
+from pytest_ureason.harness import Harness
 from pytest_ureason.memory import drop_traceback, is_out_of_memory, release_memory
 from pytest_ureason.models.base import load_model
 from pytest_ureason.models.testing import build_diffusion_pipeline, build_janus_checkpoint
 from pytest_ureason.store import Store
-from pytest_ureason.suite import Instance
+from pytest_ureason.suite import Case, Instance
 
 
 class OomProbe:

@@ -144,19 +144,3 @@ def load_detector(
 
         return OpenVocabularyDetector(name, path, device)
     raise ValueError(f"unknown object detector {name!r} (known: {', '.join(OBJECT_DETECTORS)})")
-
-
-def get_object_detector(name: str = "classical") -> ObjectDetector:
-    """The single-image detection function of a label-free detector (``classical``).
-
-    Raises:
-        ValueError: unknown detector name, or one that needs labels (use :func:`load_detector`).
-    """
-    if name == "classical":
-        from pytest_ureason.detect.scene import detect
-
-        return detect
-    raise ValueError(
-        f"object detector {name!r} needs labels: use load_detector({name!r}).detect(images, "
-        f"labels) (known: {', '.join(OBJECT_DETECTORS)})"
-    )

@@ -189,11 +189,6 @@ _BACKENDS: dict[str, Callable[[], OcrBackend]] = {
 _LOCK = threading.Lock()
 
 
-def backend_names() -> list[str]:
-    """Names of the OCR backends."""
-    return sorted(_BACKENDS)
-
-
 @cache
 def _load(name: str) -> OcrBackend:
     return _BACKENDS[name]()

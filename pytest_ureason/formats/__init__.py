@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 #: Every name ``--suite-format`` accepts.
 FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox")
@@ -50,7 +50,7 @@ FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox"
 #: judge alone decides an item, as the papers judged) or ``require`` (they decide too).
 DERIVED_ROLES: tuple[str, ...] = ("advise", "require")
 
-RowLoader = Callable[["_Loader", Any, int], None]
+RowLoader = Callable[["SuiteLoader", Any, int], None]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: The item-id rule of :mod:`pytest_ureason.suite` (kept equal to ``suite.SAFE_ID``).
@@ -175,7 +175,7 @@ def safe_name(text: str) -> str:
 
 
 def add_judged(
-    loader: _Loader,
+    loader: SuiteLoader,
     line: int,
     label: str,
     raw: dict[str, Any],
@@ -191,14 +191,15 @@ def add_judged(
     from dataclasses import replace
 
     from pytest_ureason.derive import derive
-    from pytest_ureason.suite import _build, _field_path, _Invalid
+    from pytest_ureason.suite import InvalidField, build_instance, field_path
 
     try:
-        instance = _build({**raw, "expect": [{"judge": {"expect": expectation}}]}, None, line)
-    except _Invalid as exc:
+        judged = {**raw, "expect": [{"judge": {"expect": expectation}}]}
+        instance = build_instance(judged, None, line)
+    except InvalidField as exc:
         # the record's own field names: the expectation is not in an ``expect`` list there
         head = str(exc.loc[0]) if exc.loc else ""
-        where = (fields or {}).get(head) or _field_path(exc.loc)
+        where = (fields or {}).get(head) or field_path(exc.loc)
         loader.error(line, f"{label}: field {where}: {exc.message}")
         return
     derived = derive(expectation)

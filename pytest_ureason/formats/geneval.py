@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason import vocabulary
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 RELATIONS = ("left of", "right of", "above", "below")
 
@@ -115,9 +115,9 @@ def expectations(row: dict[str, Any]) -> list[dict[str, Any]]:
     return expect
 
 
-def load_row(loader: _Loader, row: Any, line: int) -> None:
+def load_row(loader: SuiteLoader, row: Any, line: int) -> None:
     """Add one GenEval line to a suite being loaded (or one error naming line and field)."""
-    from pytest_ureason.suite import _build, _field_path, _Invalid
+    from pytest_ureason.suite import InvalidField, build_instance, field_path
 
     if not isinstance(row, dict):
         loader.error(line, f"GenEval line must be a JSON object, got {type(row).__name__}")
@@ -140,7 +140,7 @@ def load_row(loader: _Loader, row: Any, line: int) -> None:
         "tags": [tag, "geneval"] if isinstance(tag, str) else ["geneval"],
     }
     try:
-        loader.add(_build(raw, None, line))
-    except _Invalid as exc:
-        where = "tag" if exc.loc[:1] == ("task",) else _field_path(exc.loc)
+        loader.add(build_instance(raw, None, line))
+    except InvalidField as exc:
+        where = "tag" if exc.loc[:1] == ("task",) else field_path(exc.loc)
         loader.error(line, f"GenEval line: field {where}: {exc.message}")

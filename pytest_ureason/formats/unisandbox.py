@@ -48,7 +48,7 @@ from pytest_ureason.formats import (
 )
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 _NAME_RE = re.compile(r"^(?P<family>math|mapping)[_-]?(?P<k>\d{1,3})$", re.IGNORECASE)
 LABEL = "UniSandbox record"
@@ -119,7 +119,7 @@ class UniSandboxFile:
         side = {"question_a": "a", "question_b": "b"}.get(key, "")
         return _QUESTIONS[key], side, text, both
 
-    def load_row(self, loader: _Loader, row: Any, line: int) -> None:
+    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")

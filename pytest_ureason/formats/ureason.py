@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.formats import add_judged, folded, key_clash, safe_id, safe_name, text_problem
 
 if TYPE_CHECKING:
-    from pytest_ureason.suite import _Loader
+    from pytest_ureason.suite import SuiteLoader
 
 _DIRECT_RE = re.compile(r"^direct[_-](?P<task>.+)$", re.IGNORECASE)
 LABEL = "UReason record"
@@ -114,7 +114,7 @@ class UReasonFile:
         if self.sibling is not None and not self.direct:
             self.paired = direct_prompts(self.sibling)
 
-    def load_row(self, loader: _Loader, row: Any, line: int) -> None:
+    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")

@@ -18,6 +18,10 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+#: ``image.info`` key under which an adapter leaves a note about an image (stored, reported).
+MODEL_NOTES = "ureason.notes"
+
+
 if TYPE_CHECKING:
     from PIL import Image
 

@@ -36,7 +36,7 @@ from pytest_ureason.models.options import Options
 if TYPE_CHECKING:
     from PIL import Image
 
-from pytest_ureason.harness import MODEL_NOTES as NOTES_KEY
+from pytest_ureason.models.base import MODEL_NOTES as NOTES_KEY
 
 #: How the ``reasoning`` condition's pipeline prompt joins prompt and (fitted) reasoning.
 PIPELINE_CONTEXT_TEMPLATE = "{prompt}\n{context}"
