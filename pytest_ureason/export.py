@@ -52,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the passing generations."""
+    from pytest_ureason.files import atomic_write
     from pytest_ureason.junit_read import ResultsError, load_results
-    from pytest_ureason.store import atomic_write
 
     try:
         results = load_results([Path(p) for p in args.passing])

@@ -80,7 +80,7 @@ def _write_disk(key: tuple[str, int, int], digest: str) -> None:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
         try:
-            from pytest_ureason.store import honour_umask
+            from pytest_ureason.files import honour_umask
 
             honour_umask(fd)
             with os.fdopen(fd, "w", encoding="ascii") as fh:

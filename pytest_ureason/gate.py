@@ -38,9 +38,9 @@ from typing import Any
 
 from pytest_ureason import record
 from pytest_ureason.conditions import condition_order
+from pytest_ureason.files import atomic_write
 from pytest_ureason.junit_read import Item
 from pytest_ureason.report import mcnemar_exact
-from pytest_ureason.store import atomic_write
 
 FORMAT = "pytest-ureason-baseline"
 FORMAT_VERSION = 2  # 2: with "digest" (version 1 files are refused: regenerate them)

@@ -24,11 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pytest_ureason.files import atomic_write
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -40,49 +41,6 @@ def content_key(**fields: Any) -> str:
     """SHA-256 hex digest of the fields (JSON with sorted keys)."""
     blob = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _read_umask() -> int:
-    """The process umask, without changing it where Linux reports it; elsewhere it is set and
-    restored once, here at import (before the plugin starts any thread)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def new_file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0644 under umask 022): temporary
-    files from :func:`tempfile.mkstemp` are 0600 and get this before they are renamed."""
-    return 0o666 & ~_UMASK
-
-
-def honour_umask(fd: int) -> None:
-    """Give an open temporary file the mode of a normally created one."""
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, new_file_mode())
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        honour_umask(fd)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Store:
@@ -222,7 +180,6 @@ def check_store(store: Path) -> None:
     Raises:
         pytest.UsageError: naming the folder and the reason.
     """
-    import tempfile
 
     try:
         store.mkdir(parents=True, exist_ok=True)

@@ -166,7 +166,7 @@ def test_export_output_honours_the_umask(tmp_path: Path) -> None:
     """``ureason export`` writes through the same atomic writer."""
     code = (
         "import os, sys; from pathlib import Path;"
-        "from pytest_ureason.store import atomic_write;"
+        "from pytest_ureason.files import atomic_write;"
         "atomic_write(Path(sys.argv[1]) / 'x' / 'dataset.json', b'{}')"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -29,6 +29,8 @@ STAGES: dict[str, int] = {
             "pytest_ureason.batching",
             "pytest_ureason.memory",
             "pytest_ureason.fingerprint",
+            "pytest_ureason.files",
+            "pytest_ureason.launcher",
         ],
         0,
     ),
