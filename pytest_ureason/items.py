@@ -3,8 +3,9 @@
 Which files are suites (the naming rule): a ``.yaml``, ``.yml`` or ``.jsonl`` file that lies
 below a folder named ``suites`` inside the rootdir, or whose name matches the ini list
 ``ureason_suite_globs`` (default ``*.suite.yaml *.suite.yml *.suite.jsonl``), or that is named
-explicitly on the command line, or that lies in (or below) a **data folder** named on the
-command line: a folder given as an argument (not one that comes from ``testpaths`` or the
+explicitly on the command line, or a ``.jsonl`` file (the released data format; YAML there is
+more often configuration, such as ``mkdocs.yml``) that lies in (or below) a **data folder**
+named on the command line: a folder given as an argument (not one that comes from ``testpaths`` or the
 current folder when no argument is given), where neither that folder nor any folder between
 it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
 files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the example
@@ -77,6 +78,8 @@ def is_suite_file(path: Path, config: pytest.Config) -> bool:
         return True
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         return False  # folders come from testpaths or the current folder, not the user
+    if path.suffix != ".jsonl":
+        return False  # a data folder's YAML is configuration, not a suite
     return _in_data_folder(resolved, explicit, config)
 
 

@@ -96,7 +96,7 @@ def test_a_regenerated_image_that_fails_too_errors_naming_the_file(
     pytester: pytest.Pytester, store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makeconftest(SHRINKING_ADAPTER)
-    args = ["--model", "shrinking", "--condition", "direct", "-k", "lit"]
+    args = ["--model", "shrinking", "--detector", "classical", "--condition", "direct", "-k", "lit"]
     pytester.runpytest(*args).assert_outcomes(passed=1)
     [png] = list((store / "images").rglob("*.png"))
     png.write_bytes(png.read_bytes()[:100])
