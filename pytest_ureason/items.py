@@ -6,8 +6,8 @@ below a folder named ``suites`` inside the rootdir, or whose name matches the in
 explicitly on the command line, or a ``.jsonl`` file (the released data format; YAML there is
 more often configuration, such as ``mkdocs.yml``) that lies in (or below) a **data folder**
 named on the command line: a folder given as an argument (not one that comes from
-``testpaths`` or the current folder when no argument is given), where neither that folder nor any folder between
-it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
+``testpaths`` or the current folder when no argument is given), where neither that folder
+nor any folder between it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
 files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the example
 JSONL kept beside the tests into suites.
 
