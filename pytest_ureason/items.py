@@ -5,11 +5,11 @@ below a folder named ``suites`` inside the rootdir, or whose name matches the in
 ``ureason_suite_globs`` (default ``*.suite.yaml *.suite.yml *.suite.jsonl``), or that is named
 explicitly on the command line, or a ``.jsonl`` file (the released data format; YAML there is
 more often configuration, such as ``mkdocs.yml``) that lies in (or below) a **data folder**
-named on the command line: a folder given as an argument (not one that comes from
-``testpaths`` or the current folder when no argument is given), where neither that folder
-nor any folder between it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of released
-files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the example
-JSONL kept beside the tests into suites.
+named on the command line: a folder given as an argument (not one that comes from ``testpaths``
+or the current folder when no argument is given), where neither that folder nor any folder
+between it and the file holds a ``.py`` file. ``pytest data/`` therefore collects a folder of
+released files as it is, while ``pytest tests/`` (a folder of test modules) does not turn the
+example JSONL kept beside the tests into suites.
 
 Each instance becomes one item per condition and seed, named ``task/id[condition-sSEED]``, in
 file order, then condition order, then seed order. A broken file or instance does not stop the
