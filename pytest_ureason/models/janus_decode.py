@@ -354,11 +354,11 @@ class BucketedDecoder(ImageDecoder):
 
         On a GPU the KV budget is set once, from the memory free when first asked (the driver's
         free memory, the allocator's cached blocks and this decoder's own buffer) less a reserve;
-        on the CPU there is no limit."""
+        on the CPU there is no limit until an out-of-memory error sets one (or a caller does)."""
         import torch
 
         device = self.model.device
-        if device.type != "cuda":
+        if self.budget is None and device.type != "cuda":
             return 1 << 30
         if self.budget is None:
             free, total = torch.cuda.mem_get_info(device)
@@ -372,9 +372,9 @@ class BucketedDecoder(ImageDecoder):
         """After an out-of-memory error: drop buffers and graphs, and halve the KV budget, so
         the rest of the run stays at a size that fits."""
         super().release()
-        if self._flat is not None and self.budget is not None:
+        if self._flat is not None:
             held = self._flat.numel() * self._flat.element_size()
-            self.budget = min(self.budget, held) // 2
+            self.budget = (held if self.budget is None else min(self.budget, held)) // 2
         self._flat = None
         self._graphs.clear()
         self._statics.clear()
