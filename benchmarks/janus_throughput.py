@@ -165,6 +165,7 @@ def main() -> int:
     ap.add_argument("--single", type=int, default=2, help="items for the one-per-call row")
     ap.add_argument("--fidelity", type=int, default=64, help="images in the fixed-seed check")
     ap.add_argument("--static-at", type=int, default=0, help="time decode=static at this batch")
+    ap.add_argument("--matmul-at", type=int, default=0, help="time matmul attention here")
     ap.add_argument("--out", default=os.environ.get("OUT", ".") + "/janus_throughput.md")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -287,6 +288,21 @@ def main() -> int:
             emit(f"| {b} | static FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
         static.decoder.release()
         del static
+    if args.matmul_at:  # the same fast path with attention as two GEMVs, for comparison
+        b = args.matmul_at
+        fast.decoder.release()
+        other = JanusProModel.from_components(model, processor, {"decode": "fast"}, tag="bench")
+        dec2: Any = other.decoder
+        dec2.attention = "matmul"
+        try:
+            timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
+            secs, _ = timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
+            row(b, "fast, attention as matmul + softmax, tokens only", b, secs,
+                f"chunks {dec2.chunks_run[-1:]}", len(dec2.chunks_run[1:]) * (tokens - 1) or 1)
+        except Exception:
+            emit(f"| {b} | matmul FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
+        dec2.release()
+        del other, dec2
     if "fidelity" in rows and args.fidelity:
         f = args.fidelity
         plain = JanusProModel.from_components(model, processor, {"decode": "plain"}, tag="bench")

@@ -137,7 +137,7 @@ def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) 
     assert torch.equal(three[1], plain_tokens[0]) and torch.equal(three[2], plain_tokens[1])
     # A KV budget of two images splits three into chunks of 2 and 1; nothing drawn changes.
     decoder: Any = fast.decoder  # type: ignore[attr-defined]
-    length = decoder._flat.numel() // (2 * decoder.layers * 2 * decoder.kv_heads * decoder.head_dim)
+    length = max(cache_length for _, cache_length in decoder._statics)
     decoder.budget = decoder.kv_bytes(2, length)
     assert decoder.capacity(length) == 2
     split = decoder.tokens([prompts[1], prompts[0], prompts[1]], [2, 1, 2], 5.0, 1.0)

@@ -335,6 +335,8 @@ class BucketedDecoder(ImageDecoder):
         self.kv_heads = int(cfg.num_key_value_heads)
         self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads)
         self.graphs = graphs
+        #: ``sdpa`` (PyTorch's fused attention with the mask) or ``matmul`` (for comparison).
+        self.attention = "sdpa"
         self.budget: int | None = None  # bytes of KV the run may hold, fixed at first sizing
         self.chunks_run: list[int] = []  # images per decode chunk, for the benchmark and tests
         self._flat: Any = None
@@ -563,10 +565,14 @@ class BucketedDecoder(ImageDecoder):
             q, k = apply_rotary_pos_emb(q, k, cos, sin)
             kv[i, 0].index_copy_(2, cpos, k)
             kv[i, 1].index_copy_(2, cpos, v)
-            o = F.scaled_dot_product_attention(
-                q, kv[i, 0, :, :, :bucket], kv[i, 1, :, :, :bucket], attn_mask=mask,
-                scale=attn.scaling,
-            )
+            keys, values = kv[i, 0, :, :, :bucket], kv[i, 1, :, :, :bucket]
+            if self.attention == "matmul":  # two batched GEMVs and a float32 softmax
+                scores = torch.matmul(q, keys.transpose(-1, -2)).float() * attn.scaling + mask
+                o = torch.matmul(scores.softmax(-1).to(values.dtype), values)
+            else:
+                o = F.scaled_dot_product_attention(
+                    q, keys, values, attn_mask=mask, scale=attn.scaling
+                )
             h = h + attn.o_proj(o.transpose(1, 2).reshape(rows, 1, -1))
             h = h + layer.mlp(layer.post_attention_layernorm(h))
         h = lm.norm(h)
