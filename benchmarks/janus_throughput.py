@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -218,8 +219,10 @@ def main() -> int:
         rate = count / secs
         per = f"{1e3 * secs / steps:.2f}" if steps else ""
         floor = f"{floor_ms(model, min(count, b), prompt_len)[0]:.2f}" if steps else ""
-        emit(f"| {b} | {name} | {count} | {secs:.2f} | {rate:.2f} | {per} | {floor} | {peak()} "
-             f"| {note} |")
+        emit(
+            f"| {b} | {name} | {count} | {secs:.2f} | {rate:.2f} | {per} | {floor} | {peak()} "
+            f"| {note} |"
+        )
         return rate
 
     rates: dict[tuple[str, int], float] = {}
@@ -231,15 +234,17 @@ def main() -> int:
             try:
                 dec: Any = fast.decoder
                 before = len(dec.chunks_run)
-                warm, _ = timed(lambda: dec.tokens(texts[:b], seeds, 5.0, 1.0))
+                warm, _ = timed(partial(dec.tokens, texts[:b], seeds, 5.0, 1.0))
                 chunks = dec.chunks_run[before:]
                 steps = len(chunks) * (tokens - 1)
                 budget = "none" if dec.budget is None else f"{dec.budget / 2**30:.1f} GiB"
-                emit(f"| {b} | fast: first call (graph capture) | {b} | {warm:.2f} | | | | {peak()} "
-                     f"| chunks {chunks}, KV budget {budget} |")
-                secs, _ = timed(lambda: dec.tokens(texts[:b], seeds, 5.0, 1.0))
+                emit(
+                    f"| {b} | fast: first call (graph capture) | {b} | {warm:.2f} | | | | {peak()} "
+                    f"| chunks {chunks}, KV budget {budget} |"
+                )
+                secs, _ = timed(partial(dec.tokens, texts[:b], seeds, 5.0, 1.0))
                 rates[("tokens", b)] = row(b, "fast decode, tokens only", b, secs, "", steps)
-                secs, _ = timed(lambda: fast.generate(sub, seeds))
+                secs, _ = timed(partial(fast.generate, sub, seeds))
                 rates[("raw", b)] = row(b, "raw: adapter.generate (tokens + VQ + PIL)", b, secs)
             except Exception:
                 emit(f"| {b} | fast FAILED | | | | | | | {traceback.format_exc(limit=3)!r} |")
@@ -249,32 +254,41 @@ def main() -> int:
                 suite_prompts(b, folder)
                 result = plugin_run(fast, folder, b, b)
                 rates[("plugin", b)] = row(
-                    b, "pytest --model janus-pro: generation", int(result["images"]),
-                    float(result["generate_seconds"]), f"exit {result['exit']}; store writes in",
+                    b,
+                    "pytest --model janus-pro: generation",
+                    int(result["images"]),
+                    float(result["generate_seconds"]),
+                    f"exit {result['exit']}; store writes in",
                 )
                 rates[("wall", b)] = row(
-                    b, "pytest --model janus-pro: whole run", b, float(result["wall"]),
+                    b,
+                    "pytest --model janus-pro: whole run",
+                    b,
+                    float(result["wall"]),
                     "collection + judging + report",
                 )
             except Exception:
                 emit(f"| {b} | plugin FAILED | | | | | | | {traceback.format_exc(limit=3)!r} |")
         if "library" in rows and b <= args.library_max:
             try:
-                lib = fast.decoder
-                secs, _ = timed(lambda: lib.pixels(lib.library_tokens(texts[:b], seeds, 5.0, 1.0)))
-                rates[("library", b)] = row(b, "transformers Janus generate, batched", b, secs,
-                                            "", tokens)
+                library = partial(fast.decoder.library_tokens, texts[:b], seeds, 5.0, 1.0)
+                secs, _ = timed(lambda: fast.decoder.pixels(library()))  # noqa: B023
+                rates[("library", b)] = row(
+                    b, "transformers Janus generate, batched", b, secs, "", tokens
+                )
             except Exception:
                 emit(f"| {b} | library FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
     lib = fast.decoder
     if "single" in rows and args.single:
         k = args.single
         secs, _ = timed(
-            lambda: [lib.pixels(lib.library_tokens(texts[i : i + 1], [0], 5.0, 1.0))
-                     for i in range(k)]
+            lambda: [
+                lib.pixels(lib.library_tokens(texts[i : i + 1], [0], 5.0, 1.0)) for i in range(k)
+            ]
         )
-        rates[("single", 1)] = row(1, "transformers generate, one item per call", k, secs,
-                                   f"{k} items timed", k * tokens)
+        rates[("single", 1)] = row(
+            1, "transformers generate, one item per call", k, secs, f"{k} items timed", k * tokens
+        )
     if args.static_at:
         b = args.static_at
         static = JanusProModel.from_components(model, processor, {"decode": "static"}, tag="bench")
@@ -282,8 +296,14 @@ def main() -> int:
             warm, _ = timed(lambda: static.decoder.tokens(texts[:b], [0] * b, 5.0, 1.0))
             emit(f"| {b} | static (previous fast path): warm-up | {b} | {warm:.2f} | | | | | |")
             secs, _ = timed(lambda: static.decoder.tokens(texts[:b], [0] * b, 5.0, 1.0))
-            rates[("static", b)] = row(b, "static (previous fast path), tokens only", b, secs,
-                                       "StaticCache, full length", tokens - 1)
+            rates[("static", b)] = row(
+                b,
+                "static (previous fast path), tokens only",
+                b,
+                secs,
+                "StaticCache, full length",
+                tokens - 1,
+            )
         except Exception:
             emit(f"| {b} | static FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
         static.decoder.release()
@@ -297,8 +317,14 @@ def main() -> int:
         try:
             timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
             secs, _ = timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
-            row(b, "fast, attention as matmul + softmax, tokens only", b, secs,
-                f"chunks {dec2.chunks_run[-1:]}", len(dec2.chunks_run[1:]) * (tokens - 1) or 1)
+            row(
+                b,
+                "fast, attention as matmul + softmax, tokens only",
+                b,
+                secs,
+                f"chunks {dec2.chunks_run[-1:]}",
+                len(dec2.chunks_run[1:]) * (tokens - 1) or 1,
+            )
         except Exception:
             emit(f"| {b} | matmul FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
         dec2.release()
@@ -309,8 +335,14 @@ def main() -> int:
         seeds = list(range(f))
         fast_tokens = fast.decoder.tokens(texts[:f], seeds, 5.0, 1.0)
         secs, plain_tokens = timed(lambda: plain.decoder.tokens(texts[:f], seeds, 5.0, 1.0))
-        row(f, "adapter plain loop (eager, dynamic cache)", f, secs, "fidelity reference",
-            tokens - 1)
+        row(
+            f,
+            "adapter plain loop (eager, dynamic cache)",
+            f,
+            secs,
+            "fidelity reference",
+            tokens - 1,
+        )
         same = (plain_tokens == fast_tokens).float()
         codes = model.config.vq_config.num_embeddings
         hp = torch.bincount(plain_tokens.flatten(), minlength=codes).float()
@@ -331,9 +363,12 @@ def main() -> int:
     best = max((r for (k, _), r in rates.items() if k == "tokens"), default=float("nan"))
     for b in batches:
         parts = []
-        for label, key in (("plugin generation / best fast tokens", "plugin"),
-                           ("plugin generation / raw", "plugin"),
-                           ("whole run / raw", "wall"), ("raw / transformers loop", "raw")):
+        for label, key in (
+            ("plugin generation / best fast tokens", "plugin"),
+            ("plugin generation / raw", "plugin"),
+            ("whole run / raw", "wall"),
+            ("raw / transformers loop", "raw"),
+        ):
             if (key, b) not in rates:
                 continue
             if label.endswith("best fast tokens"):
@@ -347,12 +382,17 @@ def main() -> int:
     emit("Floors (H100 SXM datasheet bandwidth):")
     for b in batches:
         filled, full = floor_ms(model, b, prompt_len)
-        emit(f"- {b} images: {filled:.2f} ms/step reading weights + filled KV "
-             f"({b / (filled * tokens / 1e3):.1f} images/s); {full:.2f} ms reading the full length")
+        emit(
+            f"- {b} images: {filled:.2f} ms/step reading weights + filled KV "
+            f"({b / (filled * tokens / 1e3):.1f} images/s); {full:.2f} ms reading the full length"
+        )
     big = 4096
     kv_img = 2 * kv_token * (prompt_len + tokens / 2)
-    emit(f"- large-batch ceiling (KV only): {HBM_BYTES_PER_S / (kv_img * tokens):.1f} images/s "
-         f"(weights amortised; e.g. {big} images {big / (floor_ms(model, big, prompt_len)[0] * tokens / 1e3):.1f})")
+    big_rate = big / (floor_ms(model, big, prompt_len)[0] * tokens / 1e3)
+    emit(
+        f"- large-batch ceiling (KV only): {HBM_BYTES_PER_S / (kv_img * tokens):.1f} images/s "
+        f"(weights amortised; e.g. {big} images {big_rate:.1f})"
+    )
     return 0
 
 

@@ -144,7 +144,9 @@ def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) 
     assert decoder.chunks_run[-2:] == [2, 1] and torch.equal(split, three)
     # A longer prompt grows the buffer and still draws what the plain loop draws.
     long = janus.image_prompts(["word " * 40], None)
-    assert torch.equal(decoder.tokens(long, [4], 5.0, 1.0), janus.decoder.tokens(long, [4], 5.0, 1.0))
+    assert torch.equal(
+        decoder.tokens(long, [4], 5.0, 1.0), janus.decoder.tokens(long, [4], 5.0, 1.0)
+    )
 
 
 def test_fast_path_chunking_helpers() -> None:

@@ -161,4 +161,3 @@ def test_memory_helpers() -> None:
     assert err.__cause__.__traceback__ is None and str(err) == "outer"
     # On this CPU-only run CUDA is never initialised, so there is no cache to empty.
     assert release_memory() is torch.cuda.is_initialized()
-

@@ -333,7 +333,9 @@ class BucketedDecoder(ImageDecoder):
         cfg = model.config.text_config
         self.layers = int(cfg.num_hidden_layers)
         self.kv_heads = int(cfg.num_key_value_heads)
-        self.head_dim = int(getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads)
+        self.head_dim = int(
+            getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        )
         self.graphs = graphs
         #: ``sdpa`` (PyTorch's fused attention with the mask) or ``matmul`` (for comparison).
         self.attention = "sdpa"
@@ -475,9 +477,11 @@ class BucketedDecoder(ImageDecoder):
         out = torch.empty(size, self.num_tokens, dtype=torch.long, device=device)
         out[:, 0] = token
         io = self._inputs(rows, length, kv, bias)
-        io["x"].copy_(self.model.prepare_embeddings_for_image_generation(
-            torch.cat([token, token]).unsqueeze(-1)
-        ))
+        io["x"].copy_(
+            self.model.prepare_embeddings_for_image_generation(
+                torch.cat([token, token]).unsqueeze(-1)
+            )
+        )
         io["mix"].copy_(mix)
         io["bias"].copy_(bias)
         last = positions[:, -1:]
