@@ -468,7 +468,8 @@ class BucketedDecoder(ImageDecoder):
                     use_cache=True,
                 ).last_hidden_state[:, -1]
             )
-            for i, layer in enumerate(cache.layers):
+            layers: list[Any] = list(cache.layers)
+            for i, layer in enumerate(layers):
                 kv[i, 0, part, :, :prompt] = layer.keys
                 kv[i, 1, part, :, :prompt] = layer.values
             del cache
@@ -528,7 +529,7 @@ class BucketedDecoder(ImageDecoder):
         key = (rows, length, bucket)
         entry = self._graphs.get(key)
         if entry is None or entry[1] != (guidance, temperature):
-            side = torch.cuda.Stream()
+            side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):  # warm-up (idempotent: same writes as the replay)
                 self._bucket_step(io, bucket, guidance, temperature)
