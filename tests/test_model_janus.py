@@ -18,7 +18,7 @@ from PIL import Image
 
 from pytest_ureason.harness import Harness
 from pytest_ureason.models.base import ModelLoadError, load_model
-from pytest_ureason.models.janus_decode import hashed_gumbel, seed_mix
+from pytest_ureason.models.janus_decode import chunk_sizes, hashed_gumbel, padded_images, seed_mix
 from pytest_ureason.models.testing import build_janus_checkpoint
 from pytest_ureason.store import Store
 from pytest_ureason.suite import Case, Instance
@@ -116,7 +116,7 @@ def test_no_path_and_empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_bad_options_are_named(janus_dir: Path) -> None:
     with pytest.raises(ModelLoadError, match=r"guidance=-1 is outside 0\.\.100"):
         load_model("janus-pro", str(janus_dir), {"guidance": "-1"})
-    with pytest.raises(ModelLoadError, match="decode='turbo' is not one of fast, plain"):
+    with pytest.raises(ModelLoadError, match="decode='turbo' is not one of fast, static, plain"):
         load_model("janus-pro", str(janus_dir), {"decode": "turbo"})
     with pytest.raises(ModelLoadError, match="unknown --model-arg colour"):
         load_model("janus-pro", str(janus_dir), {"colour": "red"})
@@ -138,9 +138,25 @@ def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) 
     # The fast path pads batches (3 -> 4 rows) and prompts; padding changes nothing drawn.
     three = fast.decoder.tokens([prompts[1], prompts[0], prompts[1]], [2, 1, 2], 5.0, 1.0)  # type: ignore[attr-defined]
     assert torch.equal(three[1], plain_tokens[0]) and torch.equal(three[2], plain_tokens[1])
+    # A KV budget of two images splits three into chunks of 2 and 1; nothing drawn changes.
+    decoder: Any = fast.decoder  # type: ignore[attr-defined]
+    length = max(cache_length for _, cache_length in decoder._statics)
+    decoder.budget = decoder.kv_bytes(2, length)
+    assert decoder.capacity(length) == 2
+    split = decoder.tokens([prompts[1], prompts[0], prompts[1]], [2, 1, 2], 5.0, 1.0)
+    assert decoder.chunks_run[-2:] == [2, 1] and torch.equal(split, three)
+    # A longer prompt grows the buffer and still draws what the plain loop draws.
     long = janus.image_prompts(["word " * 40], None)
-    fast.decoder.tokens(long, [0], 5.0, 1.0)  # type: ignore[attr-defined]
-    assert len(fast.decoder._caches) == 2  # type: ignore[attr-defined]  # three shapes, two kept
+    assert torch.equal(
+        decoder.tokens(long, [4], 5.0, 1.0), janus.decoder.tokens(long, [4], 5.0, 1.0)
+    )
+
+
+def test_fast_path_chunking_helpers() -> None:
+    assert chunk_sizes(512, 200) == [171, 171, 170] and chunk_sizes(64, 300) == [64]
+    assert chunk_sizes(5, 1) == [1] * 5
+    assert [padded_images(k, 1000) for k in (1, 3, 9, 17, 64, 65)] == [1, 4, 16, 32, 64, 80]
+    assert padded_images(171, 172) == 172 and padded_images(171, 171) == 171
 
 
 def test_hashed_gumbel_noise_is_gumbel() -> None:

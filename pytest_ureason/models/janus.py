@@ -10,9 +10,12 @@ Sampling is *per item*: the noise of item ``k`` at token ``t`` is a hash of (see
 an image depends on its own prompt and seed only, never on what else shares its batch.
 
 Decode paths (``--model-arg decode=...``, see :mod:`pytest_ureason.models.janus_decode`):
-``fast`` (static KV cache, both CFG halves in one batch, the step compiled into CUDA graphs on
-a GPU; the default), ``plain`` (the same loop, eager, dynamic cache) and ``transformers``
-(the library's own ``generate(generation_mode="image")``; its sampling uses the global RNG).
+``fast`` (the default: the adapter's own KV buffer, attention over the filled length only,
+batches sized from free GPU memory, one CUDA graph per length bucket on a GPU), ``static``
+(transformers' ``StaticCache`` attended over its full length, the step compiled with
+``torch.compile`` into CUDA graphs: the previous fast path, kept for comparison), ``plain``
+(the same loop, eager, dynamic cache) and ``transformers`` (the library's own
+``generate(generation_mode="image")``; its sampling uses the global RNG).
 
 Options (``--model-arg KEY=VALUE``): ``guidance`` (CFG scale, default 5), ``temperature``
 (image tokens, default 1; 0 is greedy), ``decode``, ``device`` (default ``cuda`` when present),
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 DEFAULT_REPO = "deepseek-community/Janus-Pro-7B"
-DECODE_PATHS = ("fast", "plain", "transformers")
+DECODE_PATHS = ("fast", "static", "plain", "transformers")
 
 
 def find_weights(model_path: str | None, repo: str) -> Path:
@@ -140,7 +143,7 @@ class JanusProModel:
         opts.done()
 
     def _attach(self, model: Any, processor: Any, tag: str) -> None:
-        from pytest_ureason.models.janus_decode import ImageDecoder
+        from pytest_ureason.models.janus_decode import BucketedDecoder, ImageDecoder
 
         self.model = model.to(self.device).eval()
         self.processor = processor
@@ -151,18 +154,24 @@ class JanusProModel:
         use_compile = self.compile == "on" or (
             self.compile == "auto" and self.device.startswith("cuda")
         )
-        self.decoder = ImageDecoder(
-            model,
-            processor,
-            static=self.decode == "fast",
-            compiled=use_compile and self.decode == "fast",
-        )
+        self.decoder: ImageDecoder
+        if self.decode == "fast":
+            graphs = self.device.startswith("cuda") and self.compile != "off"
+            self.decoder = BucketedDecoder(model, processor, graphs=graphs)
+        else:
+            self.decoder = ImageDecoder(
+                model,
+                processor,
+                static=self.decode == "static",
+                compiled=use_compile and self.decode == "static",
+            )
         side = model.config.vision_config.image_size
         self.settings: dict[str, Any] = {
             "guidance": self.guidance,
             "temperature": self.temperature,
             "decode": self.decode,
-            "compiled": self.decoder.compiled,  # compiled kernels round differently in bf16
+            # compiled kernels and graphs round differently in bf16
+            "compiled": self.decoder.compiled or getattr(self.decoder, "graphs", False),
             "dtype": self.dtype_name,
             "image_size": side,
             "reason_tokens": self.reason_tokens,

@@ -277,3 +277,312 @@ class ImageDecoder:
                 arr = ((decoded.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
                 images.extend(Image.fromarray(a) for a in arr.cpu().numpy())
         return images
+
+
+#: Key/value length bucket of the ``fast`` path: a step attends over the filled cache rounded
+#: up to a multiple of this (one CUDA graph per bucket), never over the whole allocation.
+KV_BUCKET = 32
+#: Rows (both CFG halves) per prefill forward: bounds the prefill's transient memory.
+PREFILL_ROWS = 64
+#: GPU memory kept out of the KV budget (VQ decoding, graphs, allocator slack): at least this...
+RESERVE_BYTES = 4 << 30
+#: ...or this share of the card, whichever is more.
+RESERVE_SHARE = 0.06
+
+
+def round_up(n: int, k: int) -> int:
+    """``n`` rounded up to a multiple of ``k``."""
+    return -(-n // k) * k
+
+
+def padded_images(k: int, cap: int) -> int:
+    """Images a chunk of ``k`` is padded to, so shapes (and graphs) repeat: a power of two up to
+    16, then a multiple of 16, never above ``cap`` (>= k)."""
+    size = next_power_of_two(k) if k <= 16 else round_up(k, 16)
+    return max(k, min(size, cap))
+
+
+def chunk_sizes(n: int, cap: int) -> list[int]:
+    """``n`` images split into the fewest chunks of at most ``cap``, as even as possible."""
+    parts = -(-n // max(cap, 1))
+    base, extra = divmod(n, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+class BucketedDecoder(ImageDecoder):
+    """The ``fast`` decode path: the adapter's own KV buffers, attention over the filled length.
+
+    * Before anything is allocated, the batch is sized from the free GPU memory and the
+      language model's KV geometry (:meth:`capacity`): a call with more images than fit runs in
+      chunks of the largest size that fits, and that budget is kept for the rest of the run (an
+      out-of-memory error halves it, :meth:`release`).
+    * Keys and values live in one flat buffer per decoder, viewed as (layers, K/V, rows, heads,
+      length, head_dim). A step writes the new token's keys and values in place and attends
+      over the first ``round_up(filled, KV_BUCKET)`` positions only, with an additive mask
+      (left padding, unfilled positions) kept in the same layout.
+    * On a GPU each (rows, length, bucket) step is captured once as a CUDA graph (all buckets
+      share one memory pool and one set of input tensors) and replayed; on the CPU the same
+      step runs eagerly.
+
+    The step calls the model's own modules (norms, projections, rotary embedding, MLP, heads),
+    so it computes the arithmetic of transformers' Llama decoder layer.
+    """
+
+    def __init__(self, model: Any, processor: Any, *, graphs: bool):
+        super().__init__(model, processor, static=True, compiled=False)
+        cfg = model.config.text_config
+        self.layers = int(cfg.num_hidden_layers)
+        self.kv_heads = int(cfg.num_key_value_heads)
+        self.head_dim = int(
+            getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        )
+        self.graphs = graphs
+        #: ``sdpa`` (PyTorch's fused attention with the mask) or ``matmul`` (for comparison).
+        self.attention = "sdpa"
+        self.budget: int | None = None  # bytes of KV the run may hold, fixed at first sizing
+        self.chunks_run: list[int] = []  # images per decode chunk, for the benchmark and tests
+        self._flat: Any = None
+        self._graphs: dict[tuple[int, int, int], Any] = {}
+        self._statics: dict[tuple[int, int], dict[str, Any]] = {}
+        self._pool: Any = None
+
+    # -- memory ----------------------------------------------------------------------------
+
+    def kv_bytes(self, images: int, length: int) -> int:
+        """Bytes of keys and values for ``images`` (two CFG rows each) of ``length`` tokens."""
+        elem = int(self.model.dtype.itemsize)
+        return 2 * images * self.layers * 2 * self.kv_heads * self.head_dim * length * elem
+
+    def capacity(self, length: int) -> int:
+        """The most images one decode chunk holds at a cache of ``length`` tokens.
+
+        On a GPU the KV budget is set once, from the memory free when first asked (the driver's
+        free memory, the allocator's cached blocks and this decoder's own buffer) less a reserve;
+        on the CPU there is no limit until an out-of-memory error sets one (or a caller does)."""
+        import torch
+
+        device = self.model.device
+        if self.budget is None and device.type != "cuda":
+            return 1 << 30
+        if self.budget is None:
+            free, total = torch.cuda.mem_get_info(device)
+            cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+            held = 0 if self._flat is None else self._flat.numel() * self._flat.element_size()
+            reserve = max(RESERVE_BYTES, int(RESERVE_SHARE * total))
+            self.budget = max(0, free + cached + held - reserve)
+        return max(1, self.budget // self.kv_bytes(1, length))
+
+    def release(self) -> None:
+        """After an out-of-memory error: drop buffers and graphs, and halve the KV budget, so
+        the rest of the run stays at a size that fits."""
+        super().release()
+        if self._flat is not None:
+            held = self._flat.numel() * self._flat.element_size()
+            self.budget = (held if self.budget is None else min(self.budget, held)) // 2
+        self._flat = None
+        self._graphs.clear()
+        self._statics.clear()
+
+    def _kv(self, rows: int, length: int) -> Any:
+        """A (layers, 2, rows, heads, length, head_dim) view of the flat buffer, grown if needed."""
+        import torch
+
+        need = self.layers * 2 * rows * self.kv_heads * length * self.head_dim
+        if self._flat is None or self._flat.numel() < need:
+            self._flat = None
+            self._graphs.clear()
+            self._statics.clear()
+            if self.model.device.type == "cuda":
+                torch.cuda.empty_cache()
+            # Zeros, not garbage: masked positions get weight 0, and 0 * NaN would still be NaN.
+            self._flat = torch.zeros(need, dtype=self.model.dtype, device=self.model.device)
+        return self._flat[:need].view(self.layers, 2, rows, self.kv_heads, length, self.head_dim)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _tokens(
+        self, texts: list[str], seeds: list[int], guidance: float, temperature: float
+    ) -> torch.Tensor:
+        import torch
+
+        enc = self.processor(text=texts, generation_mode="image", padding=True, return_tensors="pt")
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        extra = -ids.shape[1] % PROMPT_BUCKET
+        if extra:
+            ids = torch.cat([torch.full((ids.shape[0], extra), self.pad_id), ids], 1)
+            mask = torch.cat([torch.zeros((mask.shape[0], extra), dtype=mask.dtype), mask], 1)
+        length = round_up(ids.shape[1] + self.num_tokens, KV_BUCKET)
+        cap = self.capacity(length)
+        out, start = [], 0
+        for k in chunk_sizes(len(texts), cap):
+            part = slice(start, start + k)
+            out.append(
+                self._chunk(ids[part], mask[part], seeds[part], cap, length, guidance, temperature)
+            )
+            start += k
+        return torch.cat(out)
+
+    def _chunk(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        seeds: list[int],
+        cap: int,
+        length: int,
+        guidance: float,
+        temperature: float,
+    ) -> torch.Tensor:
+        import torch
+        from transformers import DynamicCache
+
+        n = ids.shape[0]
+        size = padded_images(n, cap)
+        self.chunks_run.append(size)
+        if size > n:  # padding images repeat the first; their tokens are dropped
+            ids = torch.cat([ids, ids[:1].expand(size - n, -1)])
+            mask = torch.cat([mask, mask[:1].expand(size - n, -1)])
+            seeds = seeds + [0] * (size - n)
+        device, dtype = self.model.device, self.model.dtype
+        uncond = ids.clone()
+        keep = (uncond == self.bos_id) | (uncond == self.boi_id)
+        uncond[~keep] = self.pad_id
+        ids2 = torch.cat([ids, uncond]).to(device)
+        mask2 = torch.cat([mask, mask]).to(device)
+        rows, prompt = ids2.shape
+        positions = (mask2.cumsum(-1) - 1).clamp(min=0)
+        mix = torch.tensor([[seed_mix(s)] for s in seeds], dtype=torch.int64, device=device)
+        kv = self._kv(rows, length)
+        bias = torch.full((rows, 1, 1, length), float("-inf"), dtype=dtype, device=device)
+        bias[:, 0, 0, :prompt].masked_fill_(mask2.bool(), 0.0)
+        lm = self.model.model.language_model
+        hidden = []
+        for r in range(0, rows, PREFILL_ROWS):  # prefill in slices, copied into the buffer
+            part = slice(r, r + PREFILL_ROWS)
+            cache = DynamicCache(config=self.model.config.text_config)
+            hidden.append(
+                lm(
+                    inputs_embeds=self.model.get_input_embeddings()(ids2[part]),
+                    attention_mask=mask2[part],
+                    position_ids=positions[part],
+                    past_key_values=cache,
+                    use_cache=True,
+                ).last_hidden_state[:, -1]
+            )
+            layers: list[Any] = list(cache.layers)
+            for i, layer in enumerate(layers):
+                kv[i, 0, part, :, :prompt] = layer.keys
+                kv[i, 1, part, :, :prompt] = layer.values
+            del cache
+        step0 = torch.zeros((), dtype=torch.int64, device=device)
+        token = self._sample(torch.cat(hidden), mix, step0, guidance, temperature)
+        out = torch.empty(size, self.num_tokens, dtype=torch.long, device=device)
+        out[:, 0] = token
+        io = self._inputs(rows, length, kv, bias)
+        io["x"].copy_(
+            self.model.prepare_embeddings_for_image_generation(
+                torch.cat([token, token]).unsqueeze(-1)
+            )
+        )
+        io["mix"].copy_(mix)
+        io["bias"].copy_(bias)
+        last = positions[:, -1:]
+        for t in range(1, self.num_tokens):
+            pos = prompt + t - 1  # where this step's token's keys go
+            io["pos"].copy_(last + t)
+            io["cpos"].fill_(pos)
+            io["step"].fill_(t)
+            token, embeds = self._run_step(io, round_up(pos + 1, KV_BUCKET), guidance, temperature)
+            out[:, t] = token
+            io["x"].copy_(embeds)
+            self.steps_run += 1
+        return out[:n]
+
+    def _inputs(self, rows: int, length: int, kv: Any, bias: Any) -> dict[str, Any]:
+        """The step's input tensors for one (rows, length) shape; CUDA graphs read them."""
+        import torch
+
+        key = (rows, length)
+        io = self._statics.get(key)
+        if io is None:
+            device, dtype = self.model.device, self.model.dtype
+            hidden = self.model.config.text_config.hidden_size
+            io = {
+                "x": torch.zeros(rows, 1, hidden, dtype=dtype, device=device),
+                "pos": torch.zeros(rows, 1, dtype=torch.long, device=device),
+                "cpos": torch.zeros(1, dtype=torch.long, device=device),
+                "step": torch.zeros((), dtype=torch.long, device=device),
+                "mix": torch.zeros(rows // 2, 1, dtype=torch.int64, device=device),
+                "bias": torch.empty_like(bias),
+                "kv": kv,
+            }
+            self._statics[key] = io
+        return io
+
+    def _run_step(
+        self, io: dict[str, Any], bucket: int, guidance: float, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.graphs:
+            return self._bucket_step(io, bucket, guidance, temperature)
+        import torch
+
+        rows, length = io["x"].shape[0], io["kv"].shape[4]
+        key = (rows, length, bucket)
+        entry = self._graphs.get(key)
+        if entry is None or entry[1] != (guidance, temperature):
+            side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):  # warm-up (idempotent: same writes as the replay)
+                self._bucket_step(io, bucket, guidance, temperature)
+            torch.cuda.current_stream().wait_stream(side)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool):
+                outputs = self._bucket_step(io, bucket, guidance, temperature)
+            entry = (graph, (guidance, temperature), outputs)
+            self._graphs[key] = entry
+        entry[0].replay()
+        token, embeds = entry[2]
+        return token, embeds
+
+    def _bucket_step(
+        self, io: dict[str, Any], bucket: int, guidance: float, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decode step over all rows, attending over the first ``bucket`` positions."""
+        import torch
+        import torch.nn.functional as F
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        lm = self.model.model.language_model
+        x, kv, bias, cpos = io["x"], io["kv"], io["bias"], io["cpos"]
+        rows = x.shape[0]
+        bias.index_fill_(-1, cpos, 0.0)  # the new token is visible from now on
+        mask = bias[..., :bucket]
+        cos, sin = lm.rotary_emb(x, io["pos"])
+        h = x
+        for i, layer in enumerate(lm.layers):
+            attn = layer.self_attn
+            a = layer.input_layernorm(h)
+            shape = (rows, 1, -1, self.head_dim)
+            q = attn.q_proj(a).view(shape).transpose(1, 2)
+            k = attn.k_proj(a).view(shape).transpose(1, 2)
+            v = attn.v_proj(a).view(shape).transpose(1, 2)
+            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            kv[i, 0].index_copy_(2, cpos, k)
+            kv[i, 1].index_copy_(2, cpos, v)
+            keys, values = kv[i, 0, :, :, :bucket], kv[i, 1, :, :, :bucket]
+            if self.attention == "matmul":  # two batched GEMVs and a float32 softmax
+                scores = torch.matmul(q, keys.transpose(-1, -2)).float() * attn.scaling + mask
+                o = torch.matmul(scores.softmax(-1).to(values.dtype), values)
+            else:
+                o = F.scaled_dot_product_attention(
+                    q, keys, values, attn_mask=mask, scale=attn.scaling
+                )
+            h = h + attn.o_proj(o.transpose(1, 2).reshape(rows, 1, -1))
+            h = h + layer.mlp(layer.post_attention_layernorm(h))
+        h = lm.norm(h)
+        token = self._sample(h[:, -1], io["mix"], io["step"], guidance, temperature)
+        embeds = self.model.prepare_embeddings_for_image_generation(
+            torch.cat([token, token]).unsqueeze(-1)
+        )
+        return token, embeds

@@ -87,15 +87,35 @@ def byte_level_tokenizer(vocab_size: int = 400) -> Any:
 
 
 def janus_config(size: str = "tiny", vocab_size: int = 400, image_size: int = 64) -> Any:
-    """A ``JanusConfig``: ``"1b"`` has Janus-Pro-1B's sizes, ``"tiny"`` a few layers of 64.
+    """A ``JanusConfig``: ``"1b"`` / ``"7b"`` have Janus-Pro-1B's / -7B's
+    sizes, ``"tiny"`` a few layers of 64.
 
     Args:
-        size: ``"1b"`` or ``"tiny"``.
+        size: ``"7b"``, ``"1b"`` or ``"tiny"``.
         vocab_size: text vocabulary size (``"1b"`` always uses 102400, the real one).
         image_size: side of generated images for ``"tiny"`` (a multiple of 16).
     """
     from transformers import JanusConfig, LlamaConfig
 
+    if size == "7b":  # Janus-Pro-7B: the generation head and aligners follow the width
+        text = LlamaConfig(
+            vocab_size=102400,
+            hidden_size=4096,
+            intermediate_size=11008,
+            num_hidden_layers=30,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            max_position_embeddings=16384,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=2,
+        )
+        return JanusConfig(
+            text_config=text.to_dict(),
+            vision_config={"projection_dim": 4096},
+            vq_config={"projection_dim": 4096, "image_token_embed_dim": 4096},
+            image_token_id=3,
+        )
     if size == "1b":
         text = LlamaConfig(
             vocab_size=102400,
@@ -111,7 +131,7 @@ def janus_config(size: str = "tiny", vocab_size: int = 400, image_size: int = 64
         )
         return JanusConfig(text_config=text.to_dict(), image_token_id=3)
     if size != "tiny":
-        raise ValueError(f"size must be '1b' or 'tiny', got {size!r}")
+        raise ValueError(f"size must be '7b', '1b' or 'tiny', got {size!r}")
     hidden = 64
     text = LlamaConfig(
         vocab_size=vocab_size,
