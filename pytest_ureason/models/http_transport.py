@@ -123,6 +123,8 @@ class _Watch:
 
 
 class _WatchedHTTP(http.client.HTTPConnection):
+    """A connection whose socket the deadline watch can shut (HTTPS below shares it)."""
+
     def __init__(self, *args: Any, watch: _Watch, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._watch = watch
@@ -132,14 +134,8 @@ class _WatchedHTTP(http.client.HTTPConnection):
         self._watch.attach(self.sock)
 
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, watch: _Watch, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._watch = watch
-
-    def connect(self) -> None:
-        super().connect()
-        self._watch.attach(self.sock)
+class _WatchedHTTPS(_WatchedHTTP, http.client.HTTPSConnection):
+    """The same over TLS: ``connect`` runs HTTPSConnection's (wrapping the socket) first."""
 
 
 class _WatchedHTTPHandler(urllib.request.HTTPHandler):
