@@ -50,6 +50,8 @@ def run_adapter(name: str, args: argparse.Namespace) -> Path:
         "--store",
         str(out / "store"),
         f"--ureason-json={out / 'results.json'}",
+        "--detector",  # the classical detector, as before the auto fallback was refused
+        "classical",
     ]
     for condition in ["understand", *args.condition]:
         cmd += ["--condition", condition]

@@ -62,6 +62,7 @@ def run_pytest(
         sys.executable, "-m", "pytest", str(suites),
         "-p", "xdist", "-n", str(workers), f"--gpus={gpus}",
         "--model", "janus-pro", f"--model-path={checkpoint}", "--condition", "direct",
+        "--detector", "classical",  # random weights: judging is not what is compared
         "--batch-size", str(batch), f"--store={out / 'store'}", f"--ureason-json={summary}",
         "-q", "--tb=no", "-p", "no:cacheprovider", f"--rootdir={suites.parent}", *extra,
     ]  # fmt: skip
