@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pytest_ureason.calibration import calibrate, format_table, load_goldens
-from pytest_ureason.judges import JudgeConfig, Judges
+from pytest_ureason.judge.judges import JudgeConfig, Judges
+from pytest_ureason.results.calibration import calibrate, format_table, load_goldens
 
 OBJECTS = ("count", "present", "absent", "color", "relation")
 
@@ -42,7 +42,7 @@ def main() -> None:
     if shutil.which("tesseract"):
         runs.append(("tesseract", JudgeConfig("classical", ocr="tesseract"), ("text",)))
     if not args.skip_tiny:
-        from pytest_ureason.detect.tiny import save_detector
+        from pytest_ureason.judge.detect.tiny import save_detector
 
         for name in ("owlv2", "grounding-dino"):
             path = save_detector(name, tmp / name)

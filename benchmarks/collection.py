@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_ureason.generators import expand, generator_names
+from pytest_ureason.collect.generators import expand, generator_names
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ureason import register_model
 from pytest_ureason.models.base import ModelLoadError
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -17,10 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pytest_ureason import vocabulary
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import Scene, parse_scene
-from pytest_ureason.suite import load_suite
+from pytest_ureason.collect.schema import load_suite
+from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import Scene, parse_scene
+from pytest_ureason.scene.render import render_scene
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,8 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=60)
     args = parser.parse_args()
-    from pytest_ureason.detect.ocr import get_ocr
-    from pytest_ureason.detect.scene import detect
+    from pytest_ureason.judge.detect.classical import detect
+    from pytest_ureason.judge.detect.ocr import get_ocr
 
     obj_scenes = scenes(args.images, with_text=False)
     obj_images = [render_scene(s, seed=i) for i, s in enumerate(obj_scenes)]

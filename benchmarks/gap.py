@@ -6,7 +6,8 @@
 
 For every adapter it runs ``pytest suites/gapeval --model NAME --condition understand
 --condition direct --condition decontext`` (its own store and ``--ureason-json`` under
-``--out``), then fits all adapters' items together (:mod:`pytest_ureason.irt`) and prints each
+``--out``), then fits all adapters' items together (:mod:`pytest_ureason.results.irt`) and prints
+each
 model's two abilities, their gap with a 95% interval and the plain accuracy gap. Then it
 measures parameter recovery of the fit on data simulated from the model itself: the
 correlation of recovered with true abilities (30 models, 60 items per direction), and the
@@ -26,8 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_ureason import irt  # noqa: E402
-from pytest_ureason.gapscore import gap_scores, load_records  # noqa: E402
+from pytest_ureason.results import irt  # noqa: E402
+from pytest_ureason.results.gapscore import gap_scores, load_records  # noqa: E402
 
 
 def run_adapter(name: str, args: argparse.Namespace) -> Path:

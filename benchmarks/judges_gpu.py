@@ -4,7 +4,7 @@ accuracy, decide the time), at several batch sizes.
 
 For each model and dtype it prints the forward pass alone (inputs already on the device,
 CUDA synchronised) and, for OWLv2 and Grounding DINO, the whole detector as the plugin runs it
-(:class:`~pytest_ureason.detect.openvocab.OpenVocabularyDetector`: preprocessing on the CPU,
+(:class:`~pytest_ureason.judge.detect.openvocab.OpenVocabularyDetector`: preprocessing on the CPU,
 forward, post-processing, NMS, color naming), in milliseconds per image, for the four labels of
 :data:`LABELS`. OWLv2's forward pass scores all four queries at once; Grounding DINO's forward
 row is one label's prompt, and its detector runs one prompt per label (four passes per image),
@@ -50,8 +50,8 @@ def timed(fn: Callable[[], Any], device: str, reps: int) -> float:
 
 
 def images(n: int, side: int = 384) -> list[Any]:
-    from pytest_ureason.render import render_scene
-    from pytest_ureason.scene import parse_scene
+    from pytest_ureason.scene.grammar import parse_scene
+    from pytest_ureason.scene.render import render_scene
 
     return [
         render_scene(parse_scene(f"{i % 5 + 1} red apples and a cup"), i, side) for i in range(n)
@@ -69,8 +69,8 @@ def emit(out: Path | None, row: dict[str, Any]) -> None:
 def bench_detector(name: str, args: argparse.Namespace, out: Path | None) -> None:
     import torch
 
-    from pytest_ureason.detect import tiny
-    from pytest_ureason.detect.openvocab import OpenVocabularyDetector, prompt
+    from pytest_ureason.judge.detect import tiny
+    from pytest_ureason.judge.detect.openvocab import OpenVocabularyDetector, prompt
 
     build = tiny.owlv2 if name == "owlv2" else tiny.grounding_dino
     processor, model = build(args.size)
@@ -125,7 +125,7 @@ def bench_clip(args: argparse.Namespace, out: Path | None) -> None:
     import open_clip
     import torch
 
-    from pytest_ureason.detect import tiny
+    from pytest_ureason.judge.detect import tiny
 
     arch = "ViT-B-16"
     if args.size == "tiny":

@@ -31,8 +31,8 @@ QUESTION = "How many apples are there? Answer with a number."
 
 def scenes(n: int, side: int) -> list[Any]:
     """``n`` reference renders of ``side`` x ``side`` pixels (apples and cups)."""
-    from pytest_ureason.render import render_scene
-    from pytest_ureason.scene import parse_scene
+    from pytest_ureason.scene.grammar import parse_scene
+    from pytest_ureason.scene.render import render_scene
 
     scene = [parse_scene(f"{i % 5 + 1} red apples and a cup") for i in range(n)]
     return [render_scene(s, i, side) for i, s in enumerate(scene)]

@@ -48,8 +48,8 @@ def test_item(n, record_property):
 def make_inputs(folder: Path, items: int) -> Path:
     """Render the images into a store, write the spec, run pytest to write the junit file."""
     sys.path.insert(0, str(REPO))
-    from pytest_ureason.models.reference import ReferenceModel
-    from pytest_ureason.store import Store, content_key
+    from pytest_ureason.reference.model import ReferenceModel
+    from pytest_ureason.run.store import Store, content_key
 
     rng = random.Random(0)
     model = ReferenceModel()
@@ -133,7 +133,7 @@ def build(junit: Path, html: Path, images: str) -> float:
         [
             sys.executable,
             "-m",
-            "pytest_ureason.cli",
+            "pytest_ureason.cli.main",
             "report",
             str(junit),
             "--html",

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_ureason import seedstats  # noqa: E402
-from pytest_ureason.derive import derive  # noqa: E402
-from pytest_ureason.formats import sniff  # noqa: E402
-from pytest_ureason.suite import load_suite  # noqa: E402
+from pytest_ureason.collect.formats import sniff  # noqa: E402
+from pytest_ureason.collect.schema import load_suite  # noqa: E402
+from pytest_ureason.judge.derive import derive  # noqa: E402
+from pytest_ureason.results import seedstats  # noqa: E402
 
 DEFAULT_FILES = "tests/examples/seed_formats/*/*.jsonl"
 

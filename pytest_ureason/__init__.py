@@ -6,12 +6,14 @@ detector or OCR engine.
 
 from __future__ import annotations
 
+from pytest_ureason.collect.generators import generator
+from pytest_ureason.collect.schema import Instance, load_suite
+
 # The model-judged assertions (clip, vqa, judge) register on import. Every submodule import
 # runs this file first, so the registry is complete wherever it is read.
-from pytest_ureason import judged as _judged  # noqa: F401
-from pytest_ureason.assertions import Observation, Params, Verdict, assertion
-from pytest_ureason.expect import ExpectError, expect
-from pytest_ureason.generators import generator
+from pytest_ureason.judge import model_assertions as _judged  # noqa: F401
+from pytest_ureason.judge.assertions import Observation, Params, Verdict, assertion
+from pytest_ureason.judge.expect import ExpectError, expect
 from pytest_ureason.models.base import (
     ModelLoadError,
     UnifiedModel,
@@ -19,7 +21,6 @@ from pytest_ureason.models.base import (
     load_model,
     register_model,
 )
-from pytest_ureason.suite import Instance, load_suite
 
 __version__ = "0.1.0"
 

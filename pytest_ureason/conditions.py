@@ -4,9 +4,9 @@
 * ``reasoning``: reason about the prompt, then draw from prompt + reasoning in one context.
 * ``decontext``: the same reasoning; draw from only the refined prompt extracted from it.
 * ``interleaved``: plan (the same reasoning), draft, reflect, refine, for up to ``--rounds``
-  rounds (:mod:`pytest_ureason.interleaved`).
+  rounds (:mod:`pytest_ureason.run.interleaved`).
 * ``understand``: answer the instance's understanding question in text, no image
-  (:mod:`pytest_ureason.understand`); only instances with a ``question`` get this condition.
+  (:mod:`pytest_ureason.run.understand`); only instances with a ``question`` get this condition.
 
 The reasoning is produced once per (model, instance, seed) and shared by ``reasoning`` and
 ``decontext``, so the two conditions are a paired comparison on identical reasoning.

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ureason import settings as settings_mod
-from pytest_ureason.batching import assign_groups
-from pytest_ureason.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
+from pytest_ureason.collect.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
+from pytest_ureason.models.batching import assign_groups
 from pytest_ureason.record import shard_of
-from pytest_ureason.runner import GROUP_KEY, Runner
+from pytest_ureason.run.runner import GROUP_KEY, Runner
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.judges import JudgeConfig, Judges
+    from pytest_ureason.collect.schema import Case
+    from pytest_ureason.judge.judges import JudgeConfig, Judges
     from pytest_ureason.models.base import UnifiedModel
-    from pytest_ureason.results import ResultsCollector  # noqa: F401
-    from pytest_ureason.suite import Case
+    from pytest_ureason.results.collector import ResultsCollector  # noqa: F401
 
 GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
 COLLECTOR_KEY = pytest.StashKey["ResultsCollector | None"]()
@@ -40,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Pin an xdist worker to its GPU first; validate options; register the results collector
     and xdist hooks when a model is set."""
-    from pytest_ureason.gpus import pin_worker
+    from pytest_ureason.run.gpus import pin_worker
 
     pin_worker(config)
     settings = _shard_paths(config, settings_mod.from_config(config))
@@ -77,7 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.calibrate:
         from dataclasses import replace
 
-        from pytest_ureason.calibration import gate_run
+        from pytest_ureason.results.calibration import gate_run
 
         judges = settings.judges
         if _distributed(config) and judges.device is None:
@@ -85,10 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
             # (the result is cached in the store, so this is paid once per judge version).
             judges = replace(judges, device="cpu")
         gate_run(judges, settings.accuracy_floor, settings.store, settings.calibration_goldens)
-    from pytest_ureason.store import check_store
+    from pytest_ureason.run.store import check_store
 
     check_store(settings.store)
-    from pytest_ureason.results import ResultsCollector, check_json_path
+    from pytest_ureason.results.collector import ResultsCollector, check_json_path
 
     if settings.json_path is not None:
         check_json_path(settings.json_path)
@@ -96,16 +96,16 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = ResultsCollector(settings, config)
     config.stash[COLLECTOR_KEY] = collector
     config.pluginmanager.register(collector, "ureason-results")
-    from pytest_ureason.gate_plugin import options_of  # --gate / --ureason-regen-baseline
+    from pytest_ureason.results.gate_plugin import options_of  # --gate / --ureason-regen-baseline
 
     gate = options_of(config)
     if gate is not None:
         config.pluginmanager.register(gate, "ureason-gate")
     if config.pluginmanager.hasplugin("xdist"):
-        from pytest_ureason.xdist_support import XdistHooks
+        from pytest_ureason.run.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(collector), "ureason-xdist")
-        from pytest_ureason.gpus import GpuHooks, controller_pool
+        from pytest_ureason.run.gpus import GpuHooks, controller_pool
 
         pool = controller_pool(config, settings.gpus)
         if len(pool):
@@ -116,7 +116,7 @@ def _shard_paths(config: pytest.Config, settings: settings_mod.Settings) -> sett
     """``{shard}`` in ``--junitxml`` and ``--ureason-json`` becomes this process's shard
     (``2-of-4``, ``all`` unsharded), so every array task writes its own files (runs before
     pytest's junitxml plugin reads the path)."""
-    from pytest_ureason.launcher import shard_label
+    from pytest_ureason.run.launcher import shard_label
 
     label = shard_label(settings.shard)
     xmlpath = getattr(config.option, "xmlpath", None)
@@ -134,7 +134,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with a model and a GPU pool: one worker per GPU."""
     if settings_mod._get(config, "ureason_model") is None:
         return None
-    from pytest_ureason.gpus import controller_pool
+    from pytest_ureason.run.gpus import controller_pool
 
     return len(controller_pool(config, settings_mod._get(config, "ureason_gpus"))) or None
 
@@ -154,7 +154,7 @@ def check_detector_fallback(settings: settings_mod.Settings, needing: int | None
     Grounding DINO weights found), the model's adapter does not declare
     ``renders_reference_scenes`` (the reference model and adapters built on it do), and
     ``needing`` > 0 collected items have a ``count``/``present``/``absent``/``color``/
-    ``relation`` assertion on a generated image (:func:`pytest_ureason.runner.
+    ``relation`` assertion on a generated image (:func:`pytest_ureason.run.runner.
     needs_run_detector`); ``needing`` None means unknown (the xdist controller, which sees no
     items) and refuses too. A ``--judge`` does not lift it: it answers ``vqa`` and ``judge``
     assertions only. ``--detector classical`` named explicitly is obeyed.
@@ -169,7 +169,7 @@ def check_detector_fallback(settings: settings_mod.Settings, needing: int | None
 
     if getattr(get_factory(settings.model), "renders_reference_scenes", False):
         return
-    from pytest_ureason.detect import resolve_detector
+    from pytest_ureason.judge.detect import resolve_detector
 
     name, why = resolve_detector(judges.detector, judges.detector_path)
     if name != "classical":
@@ -206,7 +206,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 def judges_line(judges: JudgeConfig) -> str:
     """Which judges the run uses and why (``auto`` names what it picked)."""
-    from pytest_ureason.detect import resolve_detector
+    from pytest_ureason.judge.detect import resolve_detector
 
     name, why = resolve_detector(judges.detector, judges.detector_path)
     clip = f"{judges.clip_model} ({judges.clip_weights})" if judges.clip_weights else "off"
@@ -229,7 +229,7 @@ def pytest_terminal_summary(
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """Suite files (see :func:`pytest_ureason.items.is_suite_file`)."""
+    """Suite files (see :func:`pytest_ureason.collect.items.is_suite_file`)."""
     if is_suite_file(file_path, parent.config):
         return SuiteFile.from_parent(parent, path=file_path)
     return None
@@ -263,7 +263,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
     if not hasattr(config, "workerinput") and not _distributed(config):
-        from pytest_ureason.runner import needs_run_detector
+        from pytest_ureason.run.runner import needs_run_detector
 
         cases = [c for item in items if (c := item.stash.get(CASE_KEY, None)) is not None]
         check_detector_fallback(s, sum(needs_run_detector(c) for c in cases))
@@ -345,7 +345,7 @@ def ureason_model(pytestconfig: pytest.Config, ureason_runner: Runner) -> Unifie
 def ureason_judges(pytestconfig: pytest.Config) -> Judges:
     """The run's judges (``--detector``, ``--ocr``, ``--clip-*``, ``--judge``), loaded lazily,
     once per worker: ``expect(image, judges=ureason_judges).vqa(...)``."""
-    from pytest_ureason.judges import shared
+    from pytest_ureason.judge.judges import shared
 
     return shared(pytestconfig.stash[SETTINGS_KEY].judges)
 

@@ -52,10 +52,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_ureason.collect.formats import DERIVED_ROLES, FORMATS
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
-from pytest_ureason.detect import OBJECT_DETECTORS, OCR_BACKENDS
-from pytest_ureason.formats import DERIVED_ROLES, FORMATS
-from pytest_ureason.judges import JudgeConfig
+from pytest_ureason.judge.detect import OBJECT_DETECTORS, OCR_BACKENDS
+from pytest_ureason.judge.judges import JudgeConfig
 
 _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
     # option, dest, ini key, ini type, help
@@ -100,7 +100,7 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "object detector: auto (default), classical, owlv2 or grounding-dino",
     ),
     ("--ocr", "ureason_ocr", "ureason_ocr", "string", "OCR backend: rapidocr or tesseract"),
-    # GPU pool for xdist workers (pytest_ureason.gpus): one GPU per worker.
+    # GPU pool for xdist workers (pytest_ureason.run.gpus): one GPU per worker.
     (
         "--gpus",
         "ureason_gpus",
@@ -199,7 +199,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="goldens folder --calibrate measures on (default: the package's goldens/calibration)",
     )
-    # Release gate (pytest_ureason.gate): compare with a stored baseline, or write one.
+    # Release gate (pytest_ureason.results.gate): compare with a stored baseline, or write one.
     gate = parser.getgroup("ureason-gate", "pytest-ureason release gate")
     for option, dest, help_text in (
         ("--gate", "ureason_gate", "baseline JSON to gate this run against"),
@@ -341,7 +341,7 @@ def from_config(config: pytest.Config) -> Settings:
     if shard_raw is not None and shard_raw.strip() == "auto":
         import os
 
-        from pytest_ureason.launcher import LauncherError, shard_from_env
+        from pytest_ureason.run.launcher import LauncherError, shard_from_env
 
         try:
             found = shard_from_env(os.environ, shard_count or None)
@@ -421,12 +421,12 @@ def _floor(raw: str | None) -> float:
 
 
 def judge_config(config: pytest.Config) -> JudgeConfig:
-    """The judges' options (issue 4) as a :class:`~pytest_ureason.judges.JudgeConfig`.
+    """The judges' options (issue 4) as a :class:`~pytest_ureason.judge.judges.JudgeConfig`.
 
     Raises:
         pytest.UsageError: a malformed threshold or judge argument, with the option named.
     """
-    from pytest_ureason.detect import THRESHOLDS
+    from pytest_ureason.judge.detect import THRESHOLDS
 
     known = sorted(THRESHOLDS["classical"])
     overrides: dict[str, float] = {}

@@ -14,7 +14,7 @@ import PIL.Image  # noqa: F401
 import pytest
 import scipy.ndimage  # noqa: F401
 
-import pytest_ureason.detect.ocr  # noqa: F401  (keeps the loaded OCR engine across runs)
+import pytest_ureason.judge.detect.ocr  # noqa: F401  (keeps the loaded OCR engine across runs)
 
 try:
     import cv2  # noqa: F401

@@ -1,4 +1,4 @@
-"""The shared answer-matching rules (pytest_ureason/answers.py): hedged replies are refused by
+"""The shared answer-matching rules (pytest_ureason/judge/answers.py): hedged replies are refused by
 both the ``understand`` scorer and the ``vqa`` assertion, plain right replies still pass."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason import vocabulary
-from pytest_ureason.judged import answer_matches
-from pytest_ureason.understand import score_answer
+from pytest_ureason.judge.model_assertions import answer_matches
+from pytest_ureason.run.understand import score_answer
+from pytest_ureason.scene import vocabulary
 
 # (reply, expected): hedged, negated or padded replies that must not count as right.
 HEDGED = [
@@ -78,7 +78,7 @@ def test_the_reason_names_what_hedged() -> None:
 
 
 def test_kinds_and_lists() -> None:
-    from pytest_ureason.answers import is_list, kinds, normalise
+    from pytest_ureason.judge.answers import is_list, kinds, normalise
 
     found = kinds(normalise("Two grey teddy bears, no oranges, yes, an orange hat"))
     assert found == {

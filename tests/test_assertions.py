@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_ureason import ExpectError, expect
-from pytest_ureason.assertions import (
+from pytest_ureason.judge.assertions import (
     CountParams,
     Observation,
     TextParams,
@@ -17,9 +17,9 @@ from pytest_ureason.assertions import (
     evaluate,
     substring_distance,
 )
-from pytest_ureason.detect.ocr import OcrUnavailable, TesseractBackend, get_ocr
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
+from pytest_ureason.judge.detect.ocr import OcrUnavailable, TesseractBackend, get_ocr
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 
 
 @pytest.fixture(scope="module")

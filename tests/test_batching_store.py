@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pytest_ureason.batching import Failed, assign_groups, instance_of, run_batched
-from pytest_ureason.store import Store, content_key
+from pytest_ureason.models.batching import Failed, assign_groups, instance_of, run_batched
+from pytest_ureason.run.store import Store, content_key
 
 
 @given(

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.calibration import (
+from pytest_ureason.cli.main import main
+from pytest_ureason.judge.judges import JudgeConfig, Judges
+from pytest_ureason.results.calibration import (
     DEFAULT_GOLDENS,
     CalibrationError,
     calibrate,
     format_table,
     load_goldens,
 )
-from pytest_ureason.cli import main
-from pytest_ureason.judges import JudgeConfig, Judges
 
 GOLDENS = load_goldens()
 
@@ -97,7 +97,7 @@ def test_cli_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_tiny_open_vocabulary_detector_calibrates(tmp_path: Path) -> None:
     """Wiring only: random weights give meaningless accuracy, but every check is run."""
     pytest.importorskip("transformers")
-    from pytest_ureason.detect.tiny import save_detector
+    from pytest_ureason.judge.detect.tiny import save_detector
 
     weights = save_detector("owlv2", tmp_path / "owlv2")
     judges = Judges(JudgeConfig("auto", detector_path=str(weights), device="cpu"))
@@ -158,7 +158,7 @@ def test_calibrate_gate_refuses_a_run_below_the_floor(
 def test_cached_calibration_is_keyed_by_clip_weights_content(tmp_path: Path) -> None:
     """A CLIP checkpoint replaced in place (same name and size) invalidates a cached
     calibration."""
-    from pytest_ureason.calibration import cache_key
+    from pytest_ureason.results.calibration import cache_key
 
     ckpt = tmp_path / "clip.pt"
     ckpt.write_bytes(b"\x01" * 100)

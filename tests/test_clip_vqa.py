@@ -11,22 +11,22 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import ValidationError
 
-from pytest_ureason.assertions import Observation, evaluate, get_assertion
-from pytest_ureason.detect import DetectorUnavailable
-from pytest_ureason.judged import ClipParams, VqaParams, answer_matches
-from pytest_ureason.judges import JudgeConfig, Judges
+from pytest_ureason.judge.assertions import Observation, evaluate, get_assertion
+from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.judges import JudgeConfig, Judges
+from pytest_ureason.judge.model_assertions import ClipParams, VqaParams, answer_matches
 from pytest_ureason.models.base import register_model
-from pytest_ureason.models.reference import ReferenceModel
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
-from pytest_ureason.store import Store, StoredEvidence
+from pytest_ureason.reference.model import ReferenceModel
+from pytest_ureason.run.store import Store, StoredEvidence
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 from tests.conftest import VQA_SUITE, write
 
 
 @pytest.fixture(scope="module")
 def clip_judges(tmp_path_factory: pytest.TempPathFactory) -> Judges:
     pytest.importorskip("open_clip")
-    from pytest_ureason.detect.tiny import save_clip_config
+    from pytest_ureason.judge.detect.tiny import save_clip_config
 
     config = save_clip_config(tmp_path_factory.mktemp("clip"))
     return Judges(JudgeConfig("classical", clip_model=str(config), clip_weights="random"))
@@ -78,8 +78,8 @@ def test_clip_identity_follows_the_weights_content(tmp_path: Path) -> None:
     model config by content, not by file name or size."""
     import shutil
 
-    from pytest_ureason.detect.clip import clip_identity
-    from pytest_ureason.detect.tiny import save_clip_config
+    from pytest_ureason.judge.detect.clip import clip_identity
+    from pytest_ureason.judge.detect.tiny import save_clip_config
 
     config = save_clip_config(tmp_path / "cfg")
     ckpt = tmp_path / "clip.pt"
@@ -109,8 +109,8 @@ def test_clip_verdict_carries_the_loaded_checkpoint_identity(tmp_path: Path) -> 
     open_clip = pytest.importorskip("open_clip")
     import torch
 
-    from pytest_ureason.detect.clip import clip_identity
-    from pytest_ureason.detect.tiny import save_clip_config
+    from pytest_ureason.judge.detect.clip import clip_identity
+    from pytest_ureason.judge.detect.tiny import save_clip_config
 
     config = save_clip_config(tmp_path / "cfg")
     open_clip.add_model_config(config)
@@ -230,7 +230,7 @@ def test_fluent_vqa_and_clip_use_the_runs_judges(pytester: pytest.Pytester) -> N
                 expect(image, judges=ureason_judges).vqa("What color is the apple?", "blue")
 
         def test_clip_needs_weights(generate, ureason_judges):
-            from pytest_ureason.detect import DetectorUnavailable
+            from pytest_ureason.judge.detect import DetectorUnavailable
             with pytest.raises(DetectorUnavailable, match="--clip-weights"):
                 expect(generate("3 red apples"), judges=ureason_judges).clip("apples")
         """

@@ -133,8 +133,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pytest_ureason.store import Store, StoredEvidence
-from pytest_ureason import fingerprint
+from pytest_ureason.run.store import Store, StoredEvidence
+from pytest_ureason.models import fingerprint
 
 root = Path(sys.argv[1])
 store = Store(root / "store")
@@ -210,7 +210,7 @@ def test_report_expects_understand_items_only_where_a_question_exists(
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for extra in ([], ["--suites", "suites"]):
         report = subprocess.run(
-            [sys.executable, "-m", "pytest_ureason.cli", "report", "run.xml", *extra],
+            [sys.executable, "-m", "pytest_ureason.cli.main", "report", "run.xml", *extra],
             cwd=pytester.path, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert "3 suite items" in report.stdout, report.stdout + report.stderr

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason import vocabulary
-from pytest_ureason.assertions import Observation, evaluate
-from pytest_ureason.generators import expand
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
-from pytest_ureason.solvers import attribute, spatial
-from pytest_ureason.suite import Instance, load_suite
+from pytest_ureason.collect.generators import expand
+from pytest_ureason.collect.schema import Instance, load_suite
+from pytest_ureason.judge.assertions import Observation, evaluate
+from pytest_ureason.reference.solvers import attribute, spatial
+from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 
 SUITES = Path(__file__).resolve().parent.parent / "suites" / "ureason"
 FAMILIES = {"spatial": spatial.solve, "attribute": attribute.solve}

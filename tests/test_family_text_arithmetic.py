@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason.assertions import Observation, evaluate, substring_distance
-from pytest_ureason.generators import arithmetic as arithmetic_generator
-from pytest_ureason.generators import expand
-from pytest_ureason.generators import text as text_generator
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import NUMBER_WORDS, Group, describe, parse_scene
-from pytest_ureason.solvers import Solution
-from pytest_ureason.solvers import arithmetic as arithmetic_solver
-from pytest_ureason.solvers import text as text_solver
-from pytest_ureason.suite import Instance, Suite, load_suite
+from pytest_ureason.collect.generators import arithmetic as arithmetic_generator
+from pytest_ureason.collect.generators import expand
+from pytest_ureason.collect.generators import text as text_generator
+from pytest_ureason.collect.schema import Instance, Suite, load_suite
+from pytest_ureason.judge.assertions import Observation, evaluate, substring_distance
+from pytest_ureason.reference.solvers import Solution
+from pytest_ureason.reference.solvers import arithmetic as arithmetic_solver
+from pytest_ureason.reference.solvers import text as text_solver
+from pytest_ureason.scene.grammar import NUMBER_WORDS, Group, describe, parse_scene
+from pytest_ureason.scene.render import render_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = {"text": "text", "arithmetic": "arith"}  # family -> id prefix

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.fingerprint import (
+from pytest_ureason.models.fingerprint import (
     clear_digest_memo,
     content_fingerprint,
     digest_cache_dir,
@@ -107,9 +107,9 @@ def test_content_fingerprint_follows_content_not_names_or_times(tmp_path: Path) 
 def test_the_store_key_follows_the_weights_content(tmp_path: Path) -> None:
     """A run's model fingerprint (and so every store key) changes when weights are replaced in
     place and stays when the same weights are run from another folder."""
-    from pytest_ureason.harness import Harness
-    from pytest_ureason.models.reference import ReferenceModel
-    from pytest_ureason.store import Store
+    from pytest_ureason.reference.model import ReferenceModel
+    from pytest_ureason.run.harness import Harness
+    from pytest_ureason.run.store import Store
 
     model = _model(tmp_path / "weights")
     store = Store(tmp_path / "store")

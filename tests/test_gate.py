@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.cli import main
-from pytest_ureason.gate import Baseline, BaselineError, compare, format_gate
-from pytest_ureason.junit_read import item_from_props
+from pytest_ureason.cli.main import main
+from pytest_ureason.results.gate import Baseline, BaselineError, compare, format_gate
+from pytest_ureason.results.junit import item_from_props
 from tests.conftest import REPO, write
 
 SUITE = """\
@@ -294,7 +294,7 @@ def test_edited_old_or_broken_baselines_are_refused_before_any_item(
         assert main(["gate", "missing.xml", "--baseline", str(path)]) == 2
     # A digest recomputed over consistent content is accepted, even if written elsewhere;
     # pass rates that disagree with the items are refused even with a matching digest.
-    from pytest_ureason.gate import digest_of
+    from pytest_ureason.results.gate import digest_of
 
     forged = dict(rates, digest=digest_of(rates))
     path.write_text(json.dumps(forged))

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason.generators import GeneratorError, expand, generator_names
-from pytest_ureason.scene import number_word
+from pytest_ureason.collect.generators import GeneratorError, expand, generator_names
+from pytest_ureason.scene.grammar import number_word
 
 NAMES = generator_names()
 # Families whose reasoning decides the count (attribute prompts may state a count plainly).
@@ -33,7 +33,7 @@ def test_deterministic_and_seed_sensitive(name: str, seed: int, count: int) -> N
 
 @pytest.mark.parametrize("name", NAMES)
 def test_instances_are_valid_and_counts_do_not_leak(name: str, tmp_path: object) -> None:
-    from pytest_ureason.suite import build_instance
+    from pytest_ureason.collect.schema import build_instance
 
     rows = expand(name, 60, 7)
     assert len({r["id"] for r in rows}) == len({r["prompt"] for r in rows}) == 60
@@ -58,7 +58,7 @@ def test_unknown_generator_and_bad_count() -> None:
 
 
 def test_draw_fresh_is_bounded() -> None:
-    from pytest_ureason.generators import draw_fresh
+    from pytest_ureason.collect.generators import draw_fresh
 
     draws = iter(range(100))
     assert draw_fresh(lambda: next(draws), lambda c: c == 4, tries=10, what="t") == 4

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.gpus import GpuPool, parse_gpus, pool_from
+from pytest_ureason.run.gpus import GpuPool, parse_gpus, pool_from
 
 RECORD_TESTS = """
 import json, os, pathlib
@@ -183,7 +183,7 @@ GPU 2: NVIDIA H100 80GB HBM3 (UUID: GPU-1234abcd-1111-2222-3333-444455556666)
 
 
 def test_nvidia_smi_listing_is_parsed() -> None:
-    from pytest_ureason.gpus import parse_smi_list
+    from pytest_ureason.run.gpus import parse_smi_list
 
     assert parse_smi_list(SMI_OUTPUT) == (
         "0",

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from pytest_ureason.batching import Failed, run_batched
 from pytest_ureason.models.base import load_model
+from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.models.http import HttpModelError
 from tests.json_handler import JsonHandler
 

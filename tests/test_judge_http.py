@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 
 from pytest_ureason.models.base import load_model
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 from tests.conftest import write
 from tests.json_handler import JsonHandler
 
@@ -41,7 +41,7 @@ class Handler(JsonHandler):
     server: JudgeServer
 
     def do_POST(self) -> None:
-        from pytest_ureason.models.reference import ReferenceModel
+        from pytest_ureason.reference.model import ReferenceModel
 
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.bodies.append(body)

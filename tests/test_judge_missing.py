@@ -179,7 +179,7 @@ def test_readme_main_job_installs_ocr_and_no_torch() -> None:
 # that draws through the reference renderer: real images, real runs.
 PAINTER = """\
 from pytest_ureason.models.base import register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 
 @register_model("painter")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason import vocabulary
-from pytest_ureason.assertions import (
+from pytest_ureason.judge.assertions import (
     ColorParams,
     CountParams,
     ObjectParams,
@@ -15,8 +14,9 @@ from pytest_ureason.assertions import (
     RelationParams,
     evaluate,
 )
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import Group, Scene
+from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import Group, Scene
+from pytest_ureason.scene.render import render_scene
 
 NAMES = [o.name for o in vocabulary.objects()]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

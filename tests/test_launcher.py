@@ -1,4 +1,4 @@
-"""`--shard auto`: the shard from a launcher's environment (pytest_ureason.launcher), and the
+"""`--shard auto`: the shard from a launcher's environment (pytest_ureason.run.launcher), and the
 `{shard}` placeholder of the per-shard junit and JSON files."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.launcher import LauncherError, LauncherShard, shard_from_env, shard_label
 from pytest_ureason.plugin import shard_of
+from pytest_ureason.run.launcher import LauncherError, LauncherShard, shard_from_env, shard_label
 
 
 def slurm(task: int, low: int | None, high: int | None, count: int | None) -> dict[str, str]:

@@ -59,7 +59,7 @@ class Handler(JsonHandler):
     def do_POST(self) -> None:
         import time
 
-        from pytest_ureason.models.reference import ReferenceModel
+        from pytest_ureason.reference.model import ReferenceModel
 
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.hits.append(self.path)

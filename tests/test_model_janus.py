@@ -16,12 +16,12 @@ import torch
 import transformers.models.janus.modeling_janus  # noqa: F401
 from PIL import Image
 
-from pytest_ureason.harness import Harness
+from pytest_ureason.collect.schema import Case, Instance
 from pytest_ureason.models.base import ModelLoadError, load_model
 from pytest_ureason.models.janus_decode import chunk_sizes, hashed_gumbel, padded_images, seed_mix
 from pytest_ureason.models.testing import build_janus_checkpoint
-from pytest_ureason.store import Store
-from pytest_ureason.suite import Case, Instance
+from pytest_ureason.run.harness import Harness
+from pytest_ureason.run.store import Store
 
 FAST = ["--model-arg=reason_tokens=12", "--model-arg=answer_tokens=4"]
 

@@ -15,15 +15,15 @@ import torch
 import transformers
 
 import pytest_ureason.models.janus as janus_module
-from pytest_ureason.fingerprint import library_versions, text_fingerprint
-from pytest_ureason.harness import Harness
 from pytest_ureason.models.base import load_model
+from pytest_ureason.models.fingerprint import library_versions, text_fingerprint
 from pytest_ureason.models.testing import (
     build_causal_lm_checkpoint,
     build_diffusion_pipeline,
     build_janus_checkpoint,
 )
-from pytest_ureason.store import Store
+from pytest_ureason.run.harness import Harness
+from pytest_ureason.run.store import Store
 
 
 @pytest.fixture(scope="module")

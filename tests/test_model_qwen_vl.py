@@ -19,12 +19,12 @@ import transformers.models.qwen2_5_vl.modeling_qwen2_5_vl
 import transformers.models.qwen3_vl.modeling_qwen3_vl  # noqa: F401
 from PIL import Image
 
-from pytest_ureason.judged import answer_matches
+from pytest_ureason.judge.model_assertions import answer_matches
 from pytest_ureason.models.base import ModelLoadError, Unsupported, load_model
 from pytest_ureason.models.testing import build_causal_lm_checkpoint
 from pytest_ureason.models.testing_qwen import build_qwen_vl_checkpoint
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 from tests.conftest import VQA_SUITE, write
 
 FAMILIES = ["qwen2_5_vl", "qwen3_vl"]
@@ -173,9 +173,9 @@ def test_revision_follows_code_libraries_and_templates(
 def test_batch_size_stays_out_of_the_judge_cache_key(qwen_dir: Path) -> None:
     """A vqa / yes-no judge answer cached with one --judge-arg batch_size is found with
     another (the batch size changes speed, not answers); max_new_tokens still counts."""
-    from pytest_ureason.judges import JudgeConfig
-    from pytest_ureason.observation import vqa_key
-    from pytest_ureason.yesno import YesNoJudge
+    from pytest_ureason.judge.judges import JudgeConfig
+    from pytest_ureason.judge.observation import vqa_key
+    from pytest_ureason.judge.yesno import YesNoJudge
 
     def keys(args: dict[str, str]) -> tuple[str, str]:
         options = tuple(args.items())

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def test_real_cuda_oom_halves_and_the_retry_fits() -> None:
-    from pytest_ureason.batching import BatchStats, run_batched
+    from pytest_ureason.models.batching import BatchStats, run_batched
 
     torch.cuda.init()
     torch.cuda.empty_cache()

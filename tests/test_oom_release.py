@@ -17,13 +17,13 @@ import diffusers  # noqa: F401  (C extensions load once, before any pytester run
 import pytest
 import torch
 
-from pytest_ureason.batching import BatchStats, run_batched
-from pytest_ureason.harness import Harness
-from pytest_ureason.memory import drop_traceback, is_out_of_memory, release_memory
+from pytest_ureason.collect.schema import Case, Instance
 from pytest_ureason.models.base import load_model
+from pytest_ureason.models.batching import BatchStats, run_batched
+from pytest_ureason.models.memory import drop_traceback, is_out_of_memory, release_memory
 from pytest_ureason.models.testing import build_diffusion_pipeline, build_janus_checkpoint
-from pytest_ureason.store import Store
-from pytest_ureason.suite import Case, Instance
+from pytest_ureason.run.harness import Harness
+from pytest_ureason.run.store import Store
 
 
 class OomProbe:

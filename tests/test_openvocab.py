@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_ureason.detect import (
+from pytest_ureason.judge.detect import (
     THRESHOLDS,
     DetectorUnavailable,
     load_detector,
     resolve_detector,
 )
-from pytest_ureason.detect.openvocab import find_weights, nms
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
+from pytest_ureason.judge.detect.openvocab import find_weights, nms
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 from tests.conftest import write
 
 pytest.importorskip("transformers")
@@ -30,7 +30,7 @@ pytest.importorskip("transformers")
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from pytest_ureason.detect.tiny import save_detector
+    from pytest_ureason.judge.detect.tiny import save_detector
 
     root = tmp_path_factory.mktemp("tiny-detectors")
     return {name: save_detector(name, root / name) for name in ("owlv2", "grounding-dino")}
@@ -124,7 +124,7 @@ def _informative_owlv2(folder: Path) -> Any:
     is zeroed too, so boxes are the patch grid's priors (distinct, non-degenerate)."""
     import torch
 
-    from pytest_ureason.detect.openvocab import OpenVocabularyDetector
+    from pytest_ureason.judge.detect.openvocab import OpenVocabularyDetector
 
     det = OpenVocabularyDetector("owlv2", str(folder), "cpu", floor=0.5)
     head = det.model.class_head
@@ -140,7 +140,7 @@ def _owlv2_reference(det: Any, image: Image.Image, labels: list[str]) -> Any:
     """transformers' own OWLv2 post-processing of a pass with ``labels`` as queries."""
     import torch
 
-    from pytest_ureason.detect.openvocab import prompt
+    from pytest_ureason.judge.detect.openvocab import prompt
 
     texts = [[prompt("owlv2", lb) for lb in labels]]
     inputs = det.processor(images=[image], text=texts, return_tensors="pt", padding=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.cli import main
+from pytest_ureason.cli.main import main
 from tests.conftest import REPO, write
 
 HEAVY = (

@@ -13,7 +13,7 @@ from tests.conftest import write
 
 FLAKY_CONFTEST = """\
 from pytest_ureason import Unsupported, register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 
 @register_model("flaky")
@@ -245,7 +245,7 @@ def test_detector_outputs_are_cached_with_the_images(pytester: pytest.Pytester) 
     )
     args = ["--model", "reference", "--condition", "direct"]
     pytester.runpytest(*args).assert_outcomes(passed=1)
-    from pytest_ureason.detect import detector_version
+    from pytest_ureason.judge.detect import detector_version
 
     evidence = sorted(p.name for p in (pytester.path / ".store/evidence").rglob("*.json"))
     assert len(evidence) == 2
@@ -303,7 +303,7 @@ def test_a_team_registers_its_own_assertion_type(pytester: pytest.Pytester) -> N
 
 BROKEN_ADAPTERS = """\
 from pytest_ureason import register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 LOADS = []
 
@@ -367,7 +367,7 @@ def test_progress_shows_past_capture_and_under_xdist(
     serial = pytester.runpytest_subprocess("--model", "reference", "--batch-size", "2")
     serial.stdout.fnmatch_lines(["ureason: */9 images ready, * generated (* images/s)"])
     pytester.makeconftest(
-        "from pytest_ureason.results import ResultsCollector\n"
+        "from pytest_ureason.results.collector import ResultsCollector\n"
         "ResultsCollector.PROGRESS_EVERY = 0.0\n"
     )
     parallel = pytester.runpytest_subprocess(

@@ -6,7 +6,7 @@ import pytest
 
 from pytest_ureason import ModelLoadError, UnifiedModel, load_model
 from pytest_ureason.conditions import extract_refined
-from pytest_ureason.detect.scene import detect
+from pytest_ureason.judge.detect.classical import detect
 
 
 @pytest.fixture(scope="module")

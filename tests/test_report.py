@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason.report import Record, Summary, format_table, wilson
+from pytest_ureason.results.summary import Record, Summary, format_table, wilson
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from pytest_ureason.cli import main
-from pytest_ureason.junit_read import load_results
+from pytest_ureason.cli.main import main
+from pytest_ureason.results.junit import load_results
 
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 SCRIPT = "</script><script>window.pwned=2</script><!--"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason.cli import main
-from pytest_ureason.junit_read import ResultsError, load_results, missing_from_suites
-from pytest_ureason.report import mcnemar_exact
+from pytest_ureason.cli.main import main
+from pytest_ureason.results.junit import ResultsError, load_results, missing_from_suites
+from pytest_ureason.results.summary import mcnemar_exact
 from tests.conftest import write
 
 

@@ -14,7 +14,7 @@ TOY_ADAPTER = """\
 from PIL import Image
 import pytest
 from pytest_ureason import Unsupported, register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 
 @register_model("toy")
@@ -306,7 +306,7 @@ def test_ini_lists_take_commas(toy: pytest.Pytester) -> None:
 
 
 def test_task_all_is_reserved(tmp_path: Path) -> None:
-    from pytest_ureason.suite import load_suite
+    from pytest_ureason.collect.schema import load_suite
 
     suite = load_suite(
         write(

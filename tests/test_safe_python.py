@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from pytest_ureason import generators
-from pytest_ureason.generators.code import COLORS, NUMBER_WORDS, OBJECTS, code
-from pytest_ureason.safe_python import ProgramError, evaluate, run_program
+from pytest_ureason.collect import generators
+from pytest_ureason.collect.generators.code import COLORS, NUMBER_WORDS, OBJECTS, code
+from pytest_ureason.reference.safe_python import ProgramError, evaluate, run_program
 
 SUITE = Path(__file__).resolve().parent.parent / "suites" / "ureason" / "code.yaml"
 PROMPT_HEAD = (
@@ -475,7 +475,7 @@ def test_suite_handwritten_instances_run_and_match(index: int) -> None:
 
 
 def test_suite_file_loads_with_the_project_loader() -> None:
-    suite = pytest.importorskip("pytest_ureason.suite")
+    suite = pytest.importorskip("pytest_ureason.collect.schema")
     loaded = suite.load_suite(SUITE)
     ids = [instance.id for instance in loaded.instances]
     assert ids[:12] == [f"code-{k:03d}" for k in range(1, 13)]

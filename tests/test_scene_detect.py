@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason import vocabulary
-from pytest_ureason.assertions import Observation, RelationParams, evaluate
-from pytest_ureason.detect.color import name_color, rgb_to_lab
-from pytest_ureason.detect.scene import detect
-from pytest_ureason.render import badge_bits, decode_bits, render_scene
-from pytest_ureason.scene import Group, Scene, describe, parse_scene
+from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
+from pytest_ureason.judge.detect.classical import detect
+from pytest_ureason.judge.detect.color import name_color, rgb_to_lab
+from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import Group, Scene, describe, parse_scene
+from pytest_ureason.scene.render import badge_bits, decode_bits, render_scene
 
 NAMES = [o.name for o in vocabulary.objects()]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_ureason import register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 from tests.conftest import copy_seed_examples
 
 
@@ -49,7 +49,7 @@ def test_judge_alone_decides_by_default_and_require_makes_derived_decide(
     """Review of issue 8: the papers' judging decides an item (junit, terminal, JSON, gate and
     ``ureason report`` agree); a failing derived assertion is advisory evidence; with
     ``--derived-assertions require`` (or its ini key) it fails the item too."""
-    from pytest_ureason.cli import main
+    from pytest_ureason.cli.main import main
 
     files = copy_seed_examples(pytester, "unisandbox/knowledge.jsonl")
     base = [*files, "--model", "reference", "--judge", "review9-first-object-judge"]

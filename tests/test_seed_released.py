@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason import vocabulary
-from pytest_ureason.formats import choose_format, sniff
-from pytest_ureason.suite import Instance, Suite, load_suite
+from pytest_ureason.collect.formats import choose_format, sniff
+from pytest_ureason.collect.schema import Instance, Suite, load_suite
+from pytest_ureason.scene import vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from pytest_ureason import Unsupported, register_model
-from pytest_ureason.judges import JudgeConfig, Judges
-from pytest_ureason.models.reference import ReferenceModel
-from pytest_ureason.observation import Observation
+from pytest_ureason.judge.judges import JudgeConfig, Judges
+from pytest_ureason.judge.observation import Observation
+from pytest_ureason.reference.model import ReferenceModel
 from tests.conftest import copy_seed_examples
 
 
@@ -162,7 +162,7 @@ class _Cache:
 
 
 def test_vqa_cache_key_holds_the_judge_settings() -> None:
-    from pytest_ureason.models.reference import ReferenceModel
+    from pytest_ureason.reference.model import ReferenceModel
 
     image = ReferenceModel().generate(["2 red apples"], [0])[0]
     cache = _Cache()

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_ureason.collect.formats import SAFE_ID_CHECK, safe_id, sniff
+from pytest_ureason.collect.schema import load_suite
 from pytest_ureason.conditions import extract_refined
-from pytest_ureason.derive import derive, judge_text, read_text
-from pytest_ureason.formats import SAFE_ID_CHECK, safe_id, sniff
-from pytest_ureason.seedstats import SeedRow, agreement, coverage, two_by_two
-from pytest_ureason.suite import load_suite
-from pytest_ureason.yesno import parse_decision, render, template_hash
+from pytest_ureason.judge.derive import derive, judge_text, read_text
+from pytest_ureason.judge.yesno import parse_decision, render, template_hash
+from pytest_ureason.results.seedstats import SeedRow, agreement, coverage, two_by_two
 
 EXAMPLES = Path(__file__).parent / "examples" / "seed_formats"
 
@@ -264,7 +264,7 @@ def test_recognition_rule() -> None:
 
 
 def test_file_format_is_what_most_records_show() -> None:
-    from pytest_ureason.formats import choose_format
+    from pytest_ureason.collect.formats import choose_format
 
     ureason = {"id": 2, "prompt": "p", "expect_en": "e"}
     broken = {"id": 1, "prompt": "p"}  # a UReason record without expect_en looks native

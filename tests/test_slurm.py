@@ -220,7 +220,7 @@ def _wait_job(cluster: Cluster, job: str, logs: Path) -> str:
 
 def _report(env: dict[str, str], files: list[Path], out: Path) -> dict[str, object]:
     subprocess.run(
-        [sys.executable, "-m", "pytest_ureason.cli", "report", *map(str, files), "--json",
+        [sys.executable, "-m", "pytest_ureason.cli.main", "report", *map(str, files), "--json",
          str(out)], env=env, cwd=REPO, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     data: dict[str, object] = json.loads(out.read_text())
@@ -252,7 +252,7 @@ def test_slurm_array_and_merge_equal_a_single_process(cluster: Cluster, tmp_path
     assert single.exists()
     baseline = tmp_path / "baseline.json"
     subprocess.run(
-        [sys.executable, "-m", "pytest_ureason.cli", "gate", str(single), "--regen",
+        [sys.executable, "-m", "pytest_ureason.cli.main", "gate", str(single), "--regen",
          "--baseline", str(baseline)], env=env, cwd=REPO, check=True, capture_output=True,
         timeout=300,
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """One store shared by many hosts: real processes write the same keys at once while another
-reads them; every read must see a complete, valid record (pytest_ureason.store's atomic writes)."""
+reads them; every read must see a complete, valid record (pytest_ureason.run.store's atomic
+writes)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from PIL import Image
-    from pytest_ureason.store import Store, StoredEvidence
+    from pytest_ureason.run.store import Store, StoredEvidence
 
     root, me, rounds, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
     store = Store(root)

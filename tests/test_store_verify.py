@@ -16,7 +16,7 @@ from tests.conftest import ARITH_SUITE, write
 SHRINKING_ADAPTER = """\
 import os
 from pytest_ureason import register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 
 @register_model("shrinking")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.cli import main
+from pytest_ureason.cli.main import main
 from tests.conftest import write
 
 BIDIRECTIONAL = """\
@@ -49,7 +49,7 @@ instances:
 
 MODELS_CONFTEST = """\
 from pytest_ureason import Unsupported, register_model
-from pytest_ureason.models.reference import ReferenceModel
+from pytest_ureason.reference.model import ReferenceModel
 
 
 class Forgetful(ReferenceModel):

@@ -11,16 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_ureason import irt
-from pytest_ureason.formats.geneval import expectations
-from pytest_ureason.generators import expand
-from pytest_ureason.interleaved import parse_reflection, reflection_question
-from pytest_ureason.models.reference import ReferenceModel
-from pytest_ureason.render import render_scene
-from pytest_ureason.scene import parse_scene
-from pytest_ureason.solvers import solve
-from pytest_ureason.suite import load_suite
-from pytest_ureason.understand import normalise, score_answer
+from pytest_ureason.collect.formats.geneval import expectations
+from pytest_ureason.collect.generators import expand
+from pytest_ureason.collect.schema import load_suite
+from pytest_ureason.reference.model import ReferenceModel
+from pytest_ureason.reference.solvers import solve
+from pytest_ureason.results import irt
+from pytest_ureason.run.interleaved import parse_reflection, reflection_question
+from pytest_ureason.run.understand import normalise, score_answer
+from pytest_ureason.scene.grammar import parse_scene
+from pytest_ureason.scene.render import render_scene
 
 
 @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ def test_normalise_is_idempotent_and_reflection_parsing_never_raises(text: str) 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 99))
 def test_numbers_in_words_and_digits_score_the_same(n: int) -> None:
-    from pytest_ureason.solvers.text import int_to_words
+    from pytest_ureason.reference.solvers.text import int_to_words
 
     assert score_answer(int_to_words(n), str(n)).passed
     assert not score_answer(str(n + 1), str(n)).passed
@@ -268,7 +268,7 @@ def test_numbers_in_words_and_digits_score_the_same(n: int) -> None:
 def test_gap_records_are_validated(
     tmp_path: Path, field: str, value: object, message: str | None
 ) -> None:
-    from pytest_ureason.gapscore import load_records
+    from pytest_ureason.results.gapscore import load_records
 
     record = {"model": "m", "condition": "direct", "task": "t", "instance": "i", "seed": 0,
               "outcome": "passed"}  # fmt: skip

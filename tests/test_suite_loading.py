@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.suite import SAFE_ID, load_suite
+from pytest_ureason.collect.schema import SAFE_ID, load_suite
 from tests.conftest import ARITH_SUITE, write
 
 

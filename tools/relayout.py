@@ -9,10 +9,10 @@ Run at the root of a pytest-ureason tree (a git work tree):
 What it does, by module-name mapping (MOVES below), so it works on a tree with other edits:
 1. ``git mv`` every module or package still at its old place to its new one, creating the new
    packages' ``__init__.py`` (a docstring; ``cli/__init__`` re-exports ``main`` for the
-   console script, which keeps its name ``pytest_ureason.cli:main``).
+   console script, which keeps its name ``pytest_ureason.cli.main:main``).
 2. Rewrites every import (``import a.b``, ``from a.b import c``, ``from pytest_ureason import
    mod``: split per new package) and every dotted module name held in strings, comments and
-   docs (``"pytest_ureason.detect"`` in source fingerprints, monkeypatch targets, mypy
+   docs (``"pytest_ureason.judge.detect"`` in source fingerprints, monkeypatch targets, mypy
    overrides, entry points, ``:mod:`` references) and ``pytest_ureason/x.py`` paths, across
    pytest_ureason/, tests/, benchmarks/, conftest.py, pyproject.toml, README.md, .ci/run.
 3. Fixes ``Path(__file__)...parent.parent`` repo-root lookups in moved modules.
@@ -75,6 +75,7 @@ MOVES: dict[str, str] = {
     "judging": "run.score",
     "xdist_support": "run.xdist",
     "gpus": "run.gpus",
+    "launcher": "run.launcher",
     # results/: what a run produced, read back
     "results": "results.collector",
     "junit_read": "results.junit",

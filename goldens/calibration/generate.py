@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from pytest_ureason import vocabulary
-from pytest_ureason.render import draw_icon, render_scene
-from pytest_ureason.scene import Group, Scene
+from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import Group, Scene
+from pytest_ureason.scene.render import draw_icon, render_scene
 
 SIZE = 320
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
@@ -215,7 +215,7 @@ def _objects_image(rng: random.Random, index: int, how: str) -> tuple[Image.Imag
         if k >= 2 and rng.random() < 0.6:
             scene.relation = (0, rng.choice(list(RELATIONS)), 1)  # type: ignore[assignment]
         image = render_scene(scene, seed=index, size=SIZE)
-        from pytest_ureason.detect.scene import detect
+        from pytest_ureason.judge.detect.classical import detect
 
         # The renderer's own layout: read the boxes back from the clean drawing.
         placed = [

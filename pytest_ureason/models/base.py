@@ -47,7 +47,7 @@ class UnifiedModel(Protocol):
 
     An adapter may also name, in a ``speed_options`` tuple, the options (``--model-arg`` /
     ``--judge-arg`` keys) that change only speed, never outputs, such as a batch size: they
-    stay out of judge cache keys (:func:`pytest_ureason.yesno.model_identity`).
+    stay out of judge cache keys (:func:`pytest_ureason.judge.yesno.model_identity`).
     """
 
     name: str
@@ -77,7 +77,7 @@ _REGISTRY: dict[str, ModelFactory] = {}
 #: Adapters shipped with the plugin, imported only when named (no reinstall needed to find
 #: them, and no torch import until one is used).
 BUILTIN: dict[str, str] = {
-    "reference": "pytest_ureason.models.reference:ReferenceModel",
+    "reference": "pytest_ureason.reference.model:ReferenceModel",
     "janus-pro": "pytest_ureason.models.janus:JanusProModel",
     "composite": "pytest_ureason.models.composite:CompositeModel",
     "http": "pytest_ureason.models.http:HttpModel",
@@ -108,7 +108,7 @@ class ItemErrors(Exception):
     """Raised by a batched model call whose inputs failed one by one (not the batch as a whole):
     ``results`` holds, per input, its output or its exception. A batch runner assigns these
     per input instead of halving and resending the batch (see
-    :func:`pytest_ureason.batching.run_batched`); any other caller sees one exception naming
+    :func:`pytest_ureason.models.batching.run_batched`); any other caller sees one exception naming
     the first failure.
     """
 

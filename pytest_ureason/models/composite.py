@@ -27,10 +27,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.fingerprint import content_fingerprint, library_versions, source_fingerprint
-from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
+from pytest_ureason.models.fingerprint import (
+    content_fingerprint,
+    library_versions,
+    source_fingerprint,
+)
 from pytest_ureason.models.janus import reasoning_instruction, template_settings
+from pytest_ureason.models.memory import oom_cleanup
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:

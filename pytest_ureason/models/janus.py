@@ -31,14 +31,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.fingerprint import (
+from pytest_ureason.models.base import ModelLoadError
+from pytest_ureason.models.fingerprint import (
     content_fingerprint,
     library_versions,
     source_fingerprint,
     text_fingerprint,
 )
-from pytest_ureason.memory import oom_cleanup
-from pytest_ureason.models.base import ModelLoadError
+from pytest_ureason.models.memory import oom_cleanup
 from pytest_ureason.models.options import Options
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ the same folder via ``AutoProcessor``.
   images mixed, prompts left-padded. Greedy by default. With ``temperature`` > 0 each item is
   sampled by Gumbel-max with noise hashed from (its seed, step, token), so an answer depends on
   its own image, question and seed, never on its batch neighbours. A CUDA out-of-memory error
-  frees the cache and halves the batch (:func:`~pytest_ureason.batching.run_batched`).
+  frees the cache and halves the batch (:func:`~pytest_ureason.models.batching.run_batched`).
 * ``reason``: the same text generation without images (the ``reason`` request of the other
   adapters).
 * ``generate``: :class:`~pytest_ureason.models.base.Unsupported`.
@@ -38,11 +38,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.batching import Failed, run_batched
-from pytest_ureason.fingerprint import content_fingerprint, library_versions, source_fingerprint
-from pytest_ureason.memory import oom_cleanup
 from pytest_ureason.models.base import ModelLoadError, Unsupported
+from pytest_ureason.models.batching import Failed, run_batched
+from pytest_ureason.models.fingerprint import (
+    content_fingerprint,
+    library_versions,
+    source_fingerprint,
+)
 from pytest_ureason.models.janus import reasoning_instruction, template_settings
+from pytest_ureason.models.memory import oom_cleanup
 from pytest_ureason.models.options import Options
 from pytest_ureason.models.sampling import sampling_kwargs
 

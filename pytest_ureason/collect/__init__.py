@@ -1,0 +1,1 @@
+"""From suite files to pytest items: schema, loaders, formats, generators."""

@@ -1,0 +1,1 @@
+"""Observing an image and deciding assertions: detectors, judges, assertions."""

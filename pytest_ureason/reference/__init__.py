@@ -1,0 +1,1 @@
+"""The embedded reference model, its judge and the solvers it reasons with."""

@@ -1,0 +1,1 @@
+"""What a run produced, read back: summaries, reports, the gate, studies."""

@@ -1,0 +1,207 @@
+"""The seed-format tables: derived coverage, judge-versus-detector agreement, reasoning x image.
+
+Built from the ``ureason_*`` properties an item with a ``judge`` assertion carries (so they
+are the same from junit files, a serial run or xdist workers):
+
+* **coverage** per task: of the instances judged by the yes/no judge, how many also got
+  derived assertions (:mod:`pytest_ureason.judge.derive`);
+* **agreement** per task: over items where the judge decided and derived assertions ran, how
+  often the judge's yes/no equals "every derived assertion passed", with both kinds of
+  disagreement counted;
+* **2x2** per condition and task, for ``reasoning`` / ``decontext`` items with a decided
+  reasoning verdict (:func:`pytest_ureason.run.score.reasoning_verdict`) and a scored image:
+  reasoning right/wrong x image right/wrong (the item passed or failed: by default the yes/no
+  judge alone decides, derived assertions advise; see :func:`pytest_ureason.run.score.advisory`).
+  "Reasoning right, image wrong" is the understanding-to-generation gap;
+* **outcome rule**: whether derived assertions advised or decided, and how many items the
+  judge passed while a derived assertion failed (with ``require`` those items fail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pytest_ureason import record
+
+POOLED = "all"
+CELLS = ("right_right", "right_wrong", "wrong_right", "wrong_wrong")
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """What one item says for the seed-format tables."""
+
+    condition: str
+    task: str
+    instance: str
+    outcome: str
+    judge: str | None  # yes / no / undecided
+    derived: str | None  # passed / failed, None without derived assertions
+    derived_count: int
+    reasoning: str | None  # right / wrong / undecided, None when not a reasoning item
+    derived_role: str | None = None  # advise / require, None without derived assertions
+
+    @classmethod
+    def from_props(cls, props: dict[str, Any], outcome: str) -> SeedRow | None:
+        """The row of an item, None when it has neither a judge nor a reasoning verdict."""
+        judge = props.get(record.JUDGE_VERDICT)
+        reasoning = props.get(record.REASONING_VERDICT)
+        if judge is None and reasoning is None:
+            return None
+        derived = props.get(record.DERIVED_VERDICT)
+        return cls(
+            str(props.get(record.CONDITION, "")),
+            str(props.get(record.TASK, "")),
+            str(props.get(record.INSTANCE, "")),
+            outcome,
+            str(judge) if judge is not None else None,
+            str(derived) if derived is not None else None,
+            int(str(props.get(record.DERIVED_COUNT, 0) or 0)),
+            str(reasoning) if reasoning is not None else None,
+            str(role) if (role := props.get(record.DERIVED_ROLE)) is not None else None,
+        )
+
+
+def _by_task(rows: list[SeedRow]) -> dict[str, list[SeedRow]]:
+    out: dict[str, list[SeedRow]] = {}
+    for row in rows:
+        out.setdefault(row.task, []).append(row)
+    if out:
+        out[POOLED] = list(rows)
+    return out
+
+
+def coverage(rows: list[SeedRow]) -> dict[str, dict[str, Any]]:
+    """Per task: instances with a judge verdict, those with derived assertions, the share."""
+    out: dict[str, dict[str, Any]] = {}
+    for task, group in _by_task([r for r in rows if r.judge is not None]).items():
+        judged = {(r.task, r.instance) for r in group}
+        derived = {(r.task, r.instance) for r in group if r.derived_count > 0}
+        out[task] = {
+            "instances": len(judged),
+            "derived": len(derived),
+            "coverage": len(derived) / len(judged) if judged else 0.0,
+        }
+    return out
+
+
+def agreement(rows: list[SeedRow]) -> dict[str, dict[str, Any]]:
+    """Per task: judge yes/no against all-derived-passed, over items with both."""
+    out: dict[str, dict[str, Any]] = {}
+    both = [r for r in rows if r.judge in ("yes", "no") and r.derived is not None]
+    for task, group in _by_task(both).items():
+        agree = sum((r.judge == "yes") == (r.derived == "passed") for r in group)
+        out[task] = {
+            "items": len(group),
+            "agree": agree,
+            "rate": agree / len(group),
+            "judge_yes_detector_no": sum(r.judge == "yes" and r.derived == "failed" for r in group),
+            "judge_no_detector_yes": sum(r.judge == "no" and r.derived == "passed" for r in group),
+        }
+    return out
+
+
+def two_by_two(rows: list[SeedRow]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per condition and task: reasoning right/wrong x image right/wrong counts, and how many
+    reasoning verdicts were undecided."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    scored = [r for r in rows if r.reasoning is not None and r.outcome in ("passed", "failed")]
+    conditions = sorted({r.condition for r in scored})
+    for condition in conditions:
+        cells: dict[str, dict[str, int]] = {}
+        for task, group in _by_task([r for r in scored if r.condition == condition]).items():
+            counts = dict.fromkeys((*CELLS, "undecided"), 0)
+            for r in group:
+                if r.reasoning not in ("right", "wrong"):
+                    counts["undecided"] += 1
+                    continue
+                image = "right" if r.outcome == "passed" else "wrong"
+                counts[f"{r.reasoning}_{image}"] += 1
+            cells[task] = counts
+        out[condition] = cells
+    return out
+
+
+def outcome_rule(rows: list[SeedRow]) -> dict[str, Any]:
+    """How derived assertions entered the outcomes: their role(s), and the items passed by
+    the judge alone while a derived assertion failed (advisory) or failed by a derived
+    assertion the judge passed (required)."""
+    roles = sorted({r.derived_role for r in rows if r.derived_role is not None})
+    split = [r for r in rows if r.judge == "yes" and r.derived == "failed"]
+    return {
+        "derived_assertions": roles[0] if len(roles) == 1 else roles,
+        "passed_with_failing_derived": sum(
+            r.outcome == "passed" and r.derived_role == "advise" for r in split
+        ),
+        "failed_by_derived_only": sum(
+            r.outcome == "failed" and r.derived_role == "require" for r in split
+        ),
+    }
+
+
+def to_json(rows: list[SeedRow]) -> dict[str, Any]:
+    """The three tables and the rows they come from (empty when no item had a judge or
+    reasoning verdict)."""
+    if not rows:
+        return {}
+    return {
+        "derived_coverage": coverage(rows),
+        "judge_detector_agreement": agreement(rows),
+        "reasoning_image": two_by_two(rows),
+        "outcome_rule": outcome_rule(rows),
+        "rows": [asdict(r) for r in rows],
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def format_lines(rows: list[SeedRow]) -> list[str]:
+    """Terminal lines of the three tables."""
+    if not rows:
+        return []
+    rule = outcome_rule(rows)
+    lines = []
+    if rule["derived_assertions"] == "advise":
+        lines.append(
+            "outcome: the yes/no judge alone decides (derived assertions advise; "
+            f"{rule['passed_with_failing_derived']} items passed with a failing derived "
+            "assertion; --derived-assertions require makes them decide)"
+        )
+    elif rule["derived_assertions"] == "require":
+        lines.append(
+            "outcome: the yes/no judge and the derived assertions decide (--derived-assertions "
+            f"require; {rule['failed_by_derived_only']} items failed by a derived assertion "
+            "alone)"
+        )
+    lines.append("derived assertions (coverage) and judge vs detector (agreement):")
+    lines.append(
+        f"  {'task':26} {'derived/judged':>15} {'agree/both':>11} {'rate':>7} "
+        f"{'judge yes,det no':>17} {'judge no,det yes':>17}"
+    )
+    agree = agreement(rows)
+    for task, cov in coverage(rows).items():
+        a = agree.get(task)
+        both = f"{a['agree']}/{a['items']}" if a else "0/0"
+        rate = _pct(a["rate"]) if a else "    -"
+        lines.append(
+            f"  {task:26} {cov['derived']:>6}/{cov['instances']:<8} {both:>11} {rate:>7} "
+            f"{a['judge_yes_detector_no'] if a else 0:>17} "
+            f"{a['judge_no_detector_yes'] if a else 0:>17}"
+        )
+    table = two_by_two(rows)
+    if table:
+        lines.append("reasoning x image (reasoning right/wrong x image right/wrong; gap = R+ I-):")
+        lines.append(
+            f"  {'condition':10} {'task':26} {'R+ I+':>6} {'R+ I-':>6} {'R- I+':>6} "
+            f"{'R- I-':>6} {'undecided':>9}"
+        )
+        for condition, tasks in table.items():
+            for task, c in tasks.items():
+                lines.append(
+                    f"  {condition:10} {task:26} {c['right_right']:>6} {c['right_wrong']:>6} "
+                    f"{c['wrong_right']:>6} {c['wrong_wrong']:>6} {c['undecided']:>9}"
+                )
+    return lines

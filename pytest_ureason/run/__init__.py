@@ -1,0 +1,1 @@
+"""Generating, storing and scoring a group of items; scheduling across workers."""

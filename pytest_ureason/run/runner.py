@@ -1,0 +1,414 @@
+"""The per-worker runner behind every suite item: model loading, group preparation, judging.
+
+One :class:`Runner` exists per worker process (the ``ureason_runner`` session fixture). The
+model is loaded on first use, once; if loading fails, every item fails with that one message
+instead of a traceback per item. Judging reads the stored image and evaluates the instance's
+assertions; the verdicts go into the item's junit properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_ureason import record as prop
+from pytest_ureason.collect.items import CASE_KEY, VerdictFailure, not_judged
+from pytest_ureason.collect.schema import Case
+from pytest_ureason.run.harness import Harness, Outcome
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from pytest_ureason.collect.schema import AssertionSpec
+    from pytest_ureason.judge.assertions import Verdict
+    from pytest_ureason.judge.judges import Judges
+    from pytest_ureason.judge.yesno import YesNoJudge
+    from pytest_ureason.settings import Settings
+
+GROUP_KEY = pytest.StashKey[str]()
+
+
+class Runner:
+    """Loads the model once and runs suite items in prepared groups."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        groups: dict[str, list[Case]],
+        show: Callable[[str], None] | None = None,
+    ):
+        self.settings = settings
+        self.groups = groups
+        self._harness: Harness | None = None
+        self._load_error: str | None = None
+        # Progress of long generation, written past output capture (none on xdist workers).
+        self.show = show
+        self._total = sum(len(cases) for cases in groups.values())
+        self._made = 0
+        self._seconds = 0.0
+        self._shown_at = 0.0
+
+    #: Seconds between two progress lines (the last batch always shows).
+    PROGRESS_EVERY = 5.0
+
+    def _progress(self, images: int, seconds: float) -> None:
+        """A terminal line after a generated batch (at most one per ``PROGRESS_EVERY`` seconds,
+        and after the last): images ready and made so far, and the rate."""
+        self._made += images
+        harness = self._harness
+        spent = (harness.throughput.generate_seconds if harness else 0.0) + seconds
+        ready = self._made + (harness.throughput.reused if harness else 0)
+        now = time.monotonic()
+        if now - self._shown_at < self.PROGRESS_EVERY and ready < self._total:
+            return
+        self._shown_at = now
+        if self.show is not None:
+            self.show(
+                f"ureason: {ready}/{self._total} images ready, {self._made} generated "
+                f"({self._made / max(spent, 1e-9):.2f} images/s)"
+            )
+
+    @property
+    def harness(self) -> Harness:
+        """The harness around the loaded model.
+
+        Raises:
+            pytest.fail.Exception: the model could not be loaded (same message every time).
+        """
+        if self._harness is None and self._load_error is None:
+            from pytest_ureason.models.base import ModelLoadError, load_model
+            from pytest_ureason.run.store import Store
+
+            assert self.settings.model is not None
+            try:
+                model = load_model(
+                    self.settings.model, self.settings.model_path, self.settings.model_args
+                )
+            except ModelLoadError as exc:
+                self._load_error = str(exc)
+            else:
+                try:
+                    self._harness = Harness(
+                        model,
+                        Store(self.settings.store),
+                        self.settings.batch_size,
+                        model_path=self.settings.model_path,
+                        model_args=self.settings.model_args,
+                        rounds=self.settings.rounds,
+                    )
+                except Exception as exc:  # e.g. settings that cannot be hashed into a key
+                    self._load_error = f"{type(exc).__name__}: {exc}"
+                else:
+                    self._harness.on_progress = self._progress
+        if self._harness is None:
+            pytest.fail(f"model not loaded: {self._load_error}", pytrace=False)
+        return self._harness
+
+    def throughput_counters(self) -> dict[str, float] | None:
+        """Generation counters of this process, None when no model was loaded."""
+        if self._harness is None:
+            return None
+        t = self._harness.throughput
+        return {
+            "images": t.images,
+            "reused": t.reused,
+            "reasonings": t.reasonings,
+            "generate_seconds": t.generate_seconds,
+            "reason_seconds": t.reason_seconds,
+            "judge_calls": t.judge_calls,
+            "judged": t.judged,
+            "vqa_calls": t.vqa_calls,
+            "vqa_judged": t.vqa_judged,
+            "repaired_images": len(self._harness.store.failed["images"]),
+            "repaired_evidence": len(self._harness.store.failed["evidence"]),
+            "workers": 1,
+        }
+
+    def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
+        """An image of ``prompt`` from the model under test (the ``generate`` fixture)."""
+        return self.harness.generate_one(prompt, seed, context)
+
+    def outcome(self, item: pytest.Item) -> Outcome:
+        """The outcome of an item's case, preparing its whole group first."""
+        case = item.stash[CASE_KEY]
+        harness = self.harness
+        if case not in harness.outcomes:
+            from pytest_ureason.run.score import prefetch
+
+            group = self.groups.get(item.stash.get(GROUP_KEY, ""), [case])
+            group = group if case in group else [case, *group]
+            harness.prepare(group)
+            prefetch(self, group)  # the group's judge calls, batched and cached
+        return harness.outcomes[case]
+
+    def yesno_judge(self) -> YesNoJudge:
+        """The yes/no judge of ``judge`` assertions: ``--judge``, else the model under test
+        as stand-in.
+
+        Raises:
+            DetectorUnavailable: ``--judge`` could not be loaded.
+        """
+        from pytest_ureason.judge.judges import shared
+        from pytest_ureason.judge.yesno import YesNoJudge
+
+        if self.settings.judges.judge is not None:
+            return shared(self.settings.judges).yesno()
+        s = self.settings
+        return YesNoJudge.of(self.harness.model, s.model_path, s.model_args, stand_in=True)
+
+    def text_judge(self) -> YesNoJudge | None:
+        """``--text-judge`` as a yes/no judge of reasoning, None when not given."""
+        from pytest_ureason.judge.judges import shared
+
+        return shared(self.settings.judges).text_judge()
+
+    def judges_for(self, required: str | None) -> Judges:
+        """The run's judges, or those of the detector an instance requires.
+
+        Raises:
+            pytest.skip.Exception: the run names another detector than the one required.
+        """
+        from dataclasses import replace
+
+        from pytest_ureason.judge.judges import shared
+
+        config = self.settings.judges
+        if required is None or required == config.detector:
+            return shared(config)
+        if config.detector != "auto":
+            pytest.skip(
+                f"the suite requires detector {required!r}; this run uses --detector "
+                f"{config.detector}"
+            )
+        return shared(replace(config, detector=required))
+
+    def run_item(self, item: pytest.Item) -> None:
+        """Generate (if needed) and judge one item; raise on failure.
+
+        An exception that is neither a verdict nor a pytest outcome (a bug, a broken judge) is
+        recorded as an ``error`` with its reason, never counted as the model failing the item.
+        """
+        try:
+            self._run_item(item)
+        except (VerdictFailure, pytest.skip.Exception, pytest.fail.Exception):
+            raise
+        except Exception as exc:
+            props = item.user_properties
+            if not any(name == prop.OUTCOME for name, _ in props):
+                props.append((prop.OUTCOME, "error"))
+                props.append((prop.REASON, f"internal error: {type(exc).__name__}: {exc}"))
+            raise
+
+    def _run_item(self, item: pytest.Item) -> None:
+        case = item.stash[CASE_KEY]
+        props = item.user_properties
+        try:
+            outcome = self.outcome(item)
+        except pytest.fail.Exception:  # the model could not be loaded: an error, not a verdict
+            props.append((prop.OUTCOME, "error"))
+            raise
+        drawn = case.instance.prompt
+        if case.condition == "direct" and case.instance.direct_prompt is not None:
+            drawn = case.instance.direct_prompt
+        props.append((prop.PROMPT, drawn[:4000]))
+        props.append((prop.FINGERPRINT, self.harness.fingerprint))
+        if outcome.reasoning is not None:
+            props.append((prop.REASONING, outcome.reasoning[:4000]))
+        if outcome.drawn_prompt is not None:
+            props.append((prop.DRAWN_PROMPT, outcome.drawn_prompt[:4000]))
+        if outcome.refined_method is not None:
+            props.append((prop.REFINED_METHOD, outcome.refined_method))
+        if outcome.rounds is not None:
+            from pytest_ureason.run.interleaved import rounds_made
+
+            props.append((prop.ROUNDS, rounds_made(outcome.rounds)))
+            props.append((prop.INTERLEAVED, _rounds_json(outcome.rounds)))
+        if outcome.unsupported is not None:
+            pytest.skip(outcome.unsupported)
+        if case.condition == "understand" and outcome.error is None:
+            self._score_answer(case, outcome, props)
+            return
+        if outcome.error is not None or outcome.image_path is None:
+            props.append((prop.OUTCOME, "error"))
+            props.append((prop.REASON, outcome.error or "no image"))
+            raise VerdictFailure(f"{case.name}: {outcome.error or 'no image was produced'}")
+        props.append((prop.IMAGE, str(outcome.image_path)))
+        notes = _model_notes(outcome.image_path)
+        if notes:
+            props.append((prop.MODEL_NOTES, notes))
+        from pytest_ureason.run import score as judging
+
+        verdicts = self._judge(case, outcome.image_path, props)
+        failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
+        props.append((prop.DETECTORS, ",".join(sorted({v.detector for v in verdicts}))))
+        flags = judging.advisory(case, self.settings)
+        pairs = zip(verdicts, case.instance.expect, flags, strict=True)
+        props.append((prop.VERDICTS, json.dumps([_verdict_json(*t) for t in pairs])))
+        judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
+        undecided = [v for v in verdicts if not v.decided]
+        if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
+            props.append((prop.REASON, "; ".join(v.reason for v in undecided)))
+            props.append((prop.OUTCOME, "error"))
+            raise VerdictFailure("undecided judge: " + "; ".join(v.reason for v in undecided))
+        props.append((prop.REASON, judging.reason_line(case, verdicts, self.settings)))
+        if outcome.draft_path is not None:
+            same = outcome.draft_path == outcome.image_path
+            draft_ok = not failed if same else self._draft_passed(case, outcome.draft_path, props)
+            props.append((prop.DRAFT_IMAGE, str(outcome.draft_path)))
+            props.append((prop.DRAFT_OUTCOME, "passed" if draft_ok else "failed"))
+        props.append((prop.OUTCOME, "failed" if failed else "passed"))
+        if failed:
+            lines = [v.reason for v in failed] + judging.notes(case, verdicts, self.settings)
+            lines.append(f"prompt drawn: {outcome.drawn_prompt!r}")
+            if outcome.reasoning is not None:
+                flat = " ".join(outcome.reasoning.split())
+                shown = flat if len(flat) <= 300 else flat[:297] + "..."
+                how = {"reasoning": "in context", "interleaved": "the plan"}.get(
+                    case.condition, "refined prompt taken"
+                )
+                lines.append(f"reasoning ({how}): {shown!r}")
+            for record in outcome.rounds or []:
+                lines.append(_describe_round(record))
+            if notes:
+                lines.append(f"model note: {notes}")
+            lines.append(f"image: {outcome.image_path}")
+            raise VerdictFailure("\n".join(lines))
+
+    def _judge(self, case: Case, path: Path, props: list[tuple[str, object]]) -> list[Verdict]:
+        """Evaluate the instance's assertions on a stored image."""
+        from PIL import Image
+
+        from pytest_ureason.judge.assertions import Observation, evaluate
+        from pytest_ureason.judge.detect import DetectorUnavailable
+        from pytest_ureason.run.store import StoredEvidence
+
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            image = img.convert("RGB")
+        # Evidence is keyed by the image's bytes: a regenerated image is judged afresh.
+        evidence = StoredEvidence(self.harness.store, hashlib.sha256(data).hexdigest())
+        judges = self.judges_for(case.instance.detector)
+        obs = Observation(image, cache=evidence, judges=judges)
+        verdicts: list[Verdict] = []
+        try:
+            if any(spec.name == "judge" for spec in case.instance.expect):
+                obs.yesno_judge = self.yesno_judge()
+            obs.prefetch(object_labels(case.instance.expect))
+            for spec in case.instance.expect:
+                try:
+                    verdicts.append(evaluate(spec.name, spec.params, obs))
+                except DetectorUnavailable:
+                    raise
+                except Exception as exc:
+                    props.append((prop.OUTCOME, "error"))
+                    props.append((prop.REASON, f"{spec.describe()} raised {exc!r}"))
+                    raise
+        except DetectorUnavailable as exc:  # a judge not installed or without weights
+            not_judged(props, str(exc))
+        return verdicts
+
+    def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
+        """Whether the interleaved condition's first draft passes the assertions."""
+        from pytest_ureason.run.score import deciding
+
+        return all(v.passed for v in deciding(case, self._judge(case, path, props), self.settings))
+
+    def _score_answer(self, case: Case, outcome: Outcome, props: list[tuple[str, object]]) -> None:
+        """Score an ``understand`` item's text answer; raise on a wrong answer."""
+        from pytest_ureason.run.understand import score_answer
+
+        instance = case.instance
+        reply = outcome.answer or ""
+        verdict = score_answer(reply, instance.answer or "", instance.accept)
+        props.append((prop.QUESTION, (instance.question or "")[:4000]))
+        props.append((prop.EXPECTED, instance.answer or ""))
+        props.append((prop.ANSWER, reply[:4000]))
+        props.append((prop.REASON, verdict.reason))
+        props.append((prop.OUTCOME, "passed" if verdict.passed else "failed"))
+        if not verdict.passed:
+            raise VerdictFailure(verdict.reason)
+
+
+def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
+    """The interleaved rounds as JSON, reflections shortened until it fits ``limit``."""
+    text = json.dumps(rounds)
+    for keep in (1000, 200, 0):
+        if len(text) <= limit:
+            break
+        text = json.dumps(
+            [{**r, "reflection": str(r.get("reflection", ""))[:keep]} for r in rounds]
+        )
+    return text
+
+
+def _describe_round(record: dict[str, Any]) -> str:
+    kind = "draft (prompt + plan)" if record.get("round") == 0 else "refinement"
+    line = f"round {record.get('round')} {kind}: drew {str(record.get('prompt'))[:200]!r}"
+    if record.get("readable") is False:
+        line += "; reflection did not follow the format (no verdict, violations or prompt)"
+    elif "violations" in record:
+        found = record["violations"]
+        line += "; reflection: " + (", ".join(found)[:300] if found else "no violation")
+    return line
+
+
+def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
+    """The object classes an instance's assertions name (asked of an open-vocabulary
+    detector in one pass)."""
+    labels: list[str] = []
+    for spec in specs:
+        for key in ("object", "subject"):
+            value = getattr(spec.params, key, None)
+            if isinstance(value, str) and spec.name in _OBJECT_ASSERTIONS:
+                labels.append(value)
+    return list(dict.fromkeys(labels))
+
+
+_OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
+
+
+def needs_run_detector(case: Case) -> bool:
+    """Whether a case's image is judged by the run's object detector: a condition that makes
+    an image, an object assertion (derived ones too: their verdicts are recorded and tabled),
+    and no detector required by the suite itself."""
+    return (
+        case.condition != "understand"
+        and case.instance.detector is None
+        and any(spec.name in _OBJECT_ASSERTIONS for spec in case.instance.expect)
+    )
+
+
+def _verdict_json(
+    v: Verdict, spec: AssertionSpec | None = None, advisory: bool = False
+) -> dict[str, Any]:
+    out = {
+        "assertion": v.assertion,
+        "passed": v.passed,
+        "reason": v.reason,
+        "detector": v.detector,
+        "evidence": v.evidence,
+    }
+    if spec is not None and spec.derived:
+        out["derived"] = True
+    if advisory:  # recorded, but the item's outcome does not depend on it
+        out["advisory"] = True
+    if not v.decided:
+        out["decided"] = False
+    return out
+
+
+def _model_notes(image_path: Any) -> str | None:
+    """The adapter's note stored beside an image (e.g. truncated reasoning), if any."""
+    try:
+        meta = json.loads(image_path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    notes = meta.get("model_notes") if isinstance(meta, dict) else None
+    return str(notes) if notes else None

@@ -1,0 +1,1 @@
+"""The scene grammar: vocabulary, scene descriptions and their renderer."""
