@@ -93,7 +93,9 @@ def suite_prompts(count: int, folder: Path) -> tuple[Path, list[str]]:
     return path, [i.prompt for i in suite.instances]
 
 
-def plugin_run(adapter: Any, folder: Path, count: int, batch: int) -> dict[str, Any]:
+def plugin_run(
+    adapter: Any, folder: Path, count: int, batch: int, lookahead: str = "on"
+) -> dict[str, Any]:
     """``pytest --model janus-pro`` in-process on the suite; generation rate and wall time."""
     import pytest
 
@@ -109,6 +111,8 @@ def plugin_run(adapter: Any, folder: Path, count: int, batch: int) -> dict[str, 
         "direct",
         "--batch-size",
         str(batch),
+        "--lookahead",
+        lookahead,
         f"--store={folder / 'store'}",
         f"--ureason-json={out}",
         "-q",
@@ -168,6 +172,11 @@ def main() -> int:
     ap.add_argument("--single", type=int, default=2, help="items for the one-per-call row")
     ap.add_argument("--fidelity", type=int, default=64, help="images in the fixed-seed check")
     ap.add_argument("--static-at", type=int, default=0, help="time decode=static at this batch")
+    ap.add_argument(
+        "--whole",
+        default="",
+        help="whole runs: INSTANCES:BATCH[,...], each with --lookahead on and off",
+    )
     ap.add_argument("--matmul-at", type=int, default=0, help="time matmul attention here")
     ap.add_argument("--out", default=os.environ.get("OUT", ".") + "/janus_throughput.md")
     args = ap.parse_args()
@@ -331,6 +340,31 @@ def main() -> int:
             emit(f"| {b} | matmul FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
         dec2.release()
         del other, dec2
+    for spec in filter(None, args.whole.split(",")):
+        n, _, b_text = spec.partition(":")
+        count, b = int(n), int(b_text or n)
+        for mode in ("on", "off"):
+            try:
+                folder = top / f"whole-{count}-{b}-{mode}"
+                suite_prompts(count, folder)
+                result = plugin_run(fast, folder, count, b, mode)
+                rates[(f"whole-{mode}", count)] = row(
+                    b,
+                    f"whole run, {count} instances, --lookahead {mode}",
+                    count,
+                    float(result["wall"]),
+                    f"exit {result['exit']}; generation {result['generate_seconds']:.1f} s",
+                )
+            except Exception:
+                emit(f"| {b} | whole FAILED | | | | | | | {traceback.format_exc(limit=3)!r} |")
+        best_raw = max((r for (k, _), r in rates.items() if k == "raw"), default=float("nan"))
+        on, off = rates.get(("whole-on", count)), rates.get(("whole-off", count))
+        if on and off:
+            emit(
+                f"- whole run {count} instances at --batch-size {b}: lookahead on "
+                f"{on:.2f} images/s, off {off:.2f} ({on / off:.2f}x); on / best raw "
+                f"{on / best_raw:.2f}x"
+            )
     if "fidelity" in rows and args.fidelity:
         f = args.fidelity
         plain = JanusProModel.from_components(model, processor, {"decode": "plain"}, tag="bench")

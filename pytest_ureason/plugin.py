@@ -282,6 +282,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Hand the generation counters to the results collector (on an xdist worker: send them
     to the controller), before the collector writes its summary."""
     runner = session.config.stash.get(RUNNER_KEY, None)
+    if runner is not None:
+        runner.close()  # a group being generated ahead is finished and stored
     counters = runner.throughput_counters() if runner is not None else None
     if counters is None:
         return
@@ -328,6 +330,8 @@ def ureason_runner(pytestconfig: pytest.Config) -> Runner:
             pytestconfig.stash[SETTINGS_KEY],
             pytestconfig.stash.get(GROUPS_KEY, {}),
             _progress_writer(pytestconfig),
+            lookahead=pytestconfig.stash[SETTINGS_KEY].lookahead
+            and not hasattr(pytestconfig, "workerinput"),
         )
         pytestconfig.stash[RUNNER_KEY] = runner
     return runner

@@ -17,6 +17,7 @@ option             ini key                meaning
 --shard auto       ureason_shard          the shard from the launcher (:mod:`.launcher`)
 --shard-count N    ureason_shard_count    shards of a Kubernetes indexed Job (auto)
 --batch-size       ureason_batch_size     instances per group and per model call
+--lookahead        ureason_lookahead      generate the next group while one is judged (on)
 --detector         ureason_detector       object detector (``auto``, ``classical``, ``owlv2``...)
 --ocr              ureason_ocr            OCR backend (``rapidocr`` or ``tesseract``)
 --gpus             ureason_gpus           GPU ids, one per xdist worker (``0,1,2,3``)
@@ -91,6 +92,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, str | None], ...] = (
         "ureason_batch_size",
         "string",
         "instances per generation group and model call (default 16)",
+    ),
+    (
+        "--lookahead",
+        "ureason_lookahead",
+        "ureason_lookahead",
+        "string",
+        "on (default) or off: generate the next group in the background while the current "
+        "group is judged (one process; xdist workers prepare group by group)",
     ),
     (
         "--detector",
@@ -265,6 +274,8 @@ class Settings:
     shard_source: str | None = None
     #: ``advise``: derived assertions are recorded but the yes/no judge alone decides.
     derived_assertions: str = "advise"
+    #: Generate the next group while the current one is judged (``--lookahead on``).
+    lookahead: bool = True
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -374,6 +385,8 @@ def from_config(config: pytest.Config) -> Settings:
         shard=shard,
         shard_source=shard_source,
         batch_size=_int("--batch-size", _get(config, "ureason_batch_size"), 16, 1, 4096),
+        lookahead=_choice("--lookahead", _get(config, "ureason_lookahead") or "on", ("on", "off"))
+        == "on",
         detector=_choice(
             "--detector", _get(config, "ureason_detector") or "auto", OBJECT_DETECTORS
         ),

@@ -4,6 +4,13 @@ One :class:`Runner` exists per worker process (the ``ureason_runner`` session fi
 model is loaded on first use, once; if loading fails, every item fails with that one message
 instead of a traceback per item. Judging reads the stored image and evaluates the instance's
 assertions; the verdicts go into the item's junit properties.
+
+Look-ahead (``--lookahead on``, the default in one process): once a group is prepared, the next
+group of the run's order is generated on a background thread while this group's items are
+judged, so the model and the judges work at the same time. One group at most is ahead; the
+model is used by one thread at a time (a lock around every model call); a failure in the
+background is not kept: the group is prepared again in the foreground when its first item
+runs, where the failure is recorded as usual.
 """
 
 from __future__ import annotations
@@ -11,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -30,6 +39,7 @@ if TYPE_CHECKING:
     from pytest_ureason.judge.assertions import Verdict
     from pytest_ureason.judge.judges import Judges
     from pytest_ureason.judge.yesno import YesNoJudge
+    from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.settings import Settings
 
 GROUP_KEY = pytest.StashKey[str]()
@@ -43,9 +53,20 @@ class Runner:
         settings: Settings,
         groups: dict[str, list[Case]],
         show: Callable[[str], None] | None = None,
+        lookahead: bool = False,
     ):
         self.settings = settings
         self.groups = groups
+        #: Generate the next group while the current one is judged (one process only: an
+        #: xdist worker does not know which group it gets next).
+        self.lookahead = lookahead
+        self._order = {key: i for i, key in enumerate(groups)}
+        self._keys = list(groups)
+        self._model_lock = threading.Lock()
+        self._ahead: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[None]] = {}
+        self._started: set[str] = set()  # groups generated or being generated
+        self._judged: set[str] = set()  # groups whose judge calls were prefetched
         self._harness: Harness | None = None
         self._load_error: str | None = None
         # Progress of long generation, written past output capture (none on xdist workers).
@@ -133,20 +154,60 @@ class Runner:
 
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """An image of ``prompt`` from the model under test (the ``generate`` fixture)."""
-        return self.harness.generate_one(prompt, seed, context)
+        harness = self.harness
+        with self._model_lock:  # not while a group is generated ahead
+            return harness.generate_one(prompt, seed, context)
 
     def outcome(self, item: pytest.Item) -> Outcome:
         """The outcome of an item's case, preparing its whole group first."""
         case = item.stash[CASE_KEY]
+        key = item.stash.get(GROUP_KEY, "")
         harness = self.harness
-        if case not in harness.outcomes:
+        ahead = self._pending.pop(key, None)
+        if ahead is not None:
+            try:
+                ahead.result()
+            except Exception:  # prepared again below, where the failure is recorded
+                pass
+        if case not in harness.outcomes or key not in self._judged:
             from pytest_ureason.run.score import prefetch
 
-            group = self.groups.get(item.stash.get(GROUP_KEY, ""), [case])
+            group = self.groups.get(key, [case])
             group = group if case in group else [case, *group]
-            harness.prepare(group)
+            if any(c not in harness.outcomes for c in group):
+                with self._model_lock:
+                    harness.prepare(group)
+            self._started.add(key)
+            self._judged.add(key)
+            self._look_ahead(key)
             prefetch(self, group)  # the group's judge calls, batched and cached
         return harness.outcomes[case]
+
+    def _look_ahead(self, key: str) -> None:
+        """Start generating the group after ``key`` in the background (at most one ahead)."""
+        if not self.lookahead or self._pending or key not in self._order:
+            return
+        nxt = next((k for k in self._keys[self._order[key] + 1 :] if k not in self._started), None)
+        if nxt is None:
+            return
+        if self._ahead is None:
+            self._ahead = ThreadPoolExecutor(1, thread_name_prefix="ureason-lookahead")
+        harness = self.harness
+        group = self.groups[nxt]
+        self._started.add(nxt)
+
+        def prepare() -> None:
+            with self._model_lock:
+                harness.prepare(group)
+
+        self._pending[nxt] = self._ahead.submit(prepare)
+
+    def close(self) -> None:
+        """Wait for a group being generated ahead (it is stored, so nothing is lost)."""
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=True, cancel_futures=True)
+            self._ahead = None
+        self._pending.clear()
 
     def yesno_judge(self) -> YesNoJudge:
         """The yes/no judge of ``judge`` assertions: ``--judge``, else the model under test
@@ -156,12 +217,16 @@ class Runner:
             DetectorUnavailable: ``--judge`` could not be loaded.
         """
         from pytest_ureason.judge.judges import shared
-        from pytest_ureason.judge.yesno import YesNoJudge
+        from pytest_ureason.judge.yesno import YesNoJudge, model_identity
 
         if self.settings.judges.judge is not None:
             return shared(self.settings.judges).yesno()
         s = self.settings
-        return YesNoJudge.of(self.harness.model, s.model_path, s.model_args, stand_in=True)
+        model = self.harness.model
+        identity = model_identity(model, s.model_path, s.model_args)
+        return YesNoJudge(
+            cast("UnifiedModel", _Serialized(model, self._model_lock)), identity, True
+        )
 
     def text_judge(self) -> YesNoJudge | None:
         """``--text-judge`` as a yes/no judge of reasoning, None when not given."""
@@ -334,6 +399,22 @@ class Runner:
         props.append((prop.OUTCOME, "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
+
+
+class _Serialized:
+    """The model under test as its own stand-in judge: ``answer`` waits for the run's model
+    lock, so judging never calls the model while the next group is generated ahead."""
+
+    def __init__(self, model: Any, lock: threading.Lock) -> None:
+        self._model = model
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def answer(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._model.answer(*args, **kwargs)
 
 
 def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
