@@ -22,6 +22,7 @@ Two ways to run the loop, with the same arithmetic:
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -380,8 +381,15 @@ class BucketedDecoder(ImageDecoder):
             held = self._flat.numel() * self._flat.element_size()
             self.budget = (held if self.budget is None else min(self.budget, held)) // 2
         self._flat = None
+        self._drop_graphs()
+
+    def _drop_graphs(self) -> None:
+        """Forget every captured graph, its inputs and its memory pool. A pool is never reused
+        once its graphs are gone: the allocator frees a private pool with its last graph, and
+        capturing into the freed handle trips an internal assertion (seen on torch 2.11)."""
         self._graphs.clear()
         self._statics.clear()
+        self._pool = None
 
     def _kv(self, rows: int, length: int) -> Any:
         """A (layers, 2, rows, heads, length, head_dim) view of the flat buffer, grown if needed."""
@@ -390,8 +398,7 @@ class BucketedDecoder(ImageDecoder):
         need = self.layers * 2 * rows * self.kv_heads * length * self.head_dim
         if self._flat is None or self._flat.numel() < need:
             self._flat = None
-            self._graphs.clear()
-            self._statics.clear()
+            self._drop_graphs()
             if self.model.device.type == "cuda":
                 torch.cuda.empty_cache()
             # Zeros, not garbage: masked positions get weight 0, and 0 * NaN would still be NaN.
@@ -537,8 +544,22 @@ class BucketedDecoder(ImageDecoder):
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool):
-                outputs = self._bucket_step(io, bucket, guidance, temperature)
+            try:
+                with torch.cuda.graph(graph, pool=self._pool):
+                    outputs = self._bucket_step(io, bucket, guidance, temperature)
+            except torch.OutOfMemoryError:
+                raise  # the caller halves the batch
+            except RuntimeError as exc:  # a capture the runtime refuses: decode eagerly
+                warnings.warn(
+                    f"janus-pro: CUDA graph capture failed ({str(exc)[:200]}); decoding "
+                    "without graphs for the rest of the run",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self._drop_graphs()
+                self.graphs = False
+                torch.cuda.synchronize()
+                return self._bucket_step(io, bucket, guidance, temperature)
             entry = (graph, (guidance, temperature), outputs)
             self._graphs[key] = entry
         entry[0].replay()
