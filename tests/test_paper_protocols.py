@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -468,7 +469,28 @@ def test_ureason_protocol_end_to_end(
     image = summary["image"][vision.label]
     assert image["all"]["paper_yes"] == 3 and image["all"]["judged"] == 6
     assert {d["instance"] for d in summary["disagreements"]} == {"2"}
-    result.stdout.fnmatch_lines(["*paper protocols beside ours*", f"*{vision.label}*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"*ureason judges:*beside our protocol: image {vision.label} (qwen_vision_batch.py:*",
+            "*paper protocols beside ours*",
+            f"*image*{vision.label}*direct*ureason-arithmetic*2/2 100.0%*1/2  50.0%*1*0",
+            "*disagreements (ours -> paper), 3:*ureason-arithmetic/2: yes -> no*",
+        ]
+    )
+    # ureason report reads the same from the junit file
+    report = pytester.run(sys.executable, "-m", "pytest_ureason.cli", "report", str(junit),
+                          "--json", str(pytester.path / "report.json"))  # fmt: skip
+    assert report.ret == 0, report.stderr.str()
+    report.stdout.fnmatch_lines(
+        [
+            "*paper protocols beside ours*",
+            f"*image*{vision.label}*direct*ureason-arithmetic*2/2 100.0%*1/2  50.0%*1*0",
+            f"*reasoning*{load(f'ureason={scripts}', 'reasoning').label}*",
+            "*disagreements (ours -> paper), 3:*",
+        ]
+    )
+    from_report = json.loads((pytester.path / "report.json").read_text())["paper_protocols"]
+    assert from_report == summary
 
 
 UNI_MATH = [
@@ -552,3 +574,31 @@ def test_unisandbox_two_stages(
         else:
             assert props["ureason_paper_verdict"] == "no"
             assert evidence["parsed_by"].startswith("stage 1 refused")
+
+
+def test_usage_errors_name_the_file_and_constant(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    scripts = ureason_scripts(tmp_path / "UReason")
+    vision = scripts / "evaluation" / "qwen_vision_batch.py"
+    vision.write_text(VISION.replace("{description}", "{text}"))
+    result = pytester.runpytest(f"--judge-protocol=ureason={vision}", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*{vision}:*constant EVALUATION_TEMPLATE has the placeholders {{text}}*"]
+    )
+    result = pytester.runpytest(
+        f"--text-judge-protocol=unisandbox={tmp_path}", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--text-judge-protocol unisandbox: the paper has no reasoning*"])
+    result = pytester.runpytest("--refined-extraction=theirs", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--refined-extraction 'theirs' is unknown*"])
+    # an ini line's PATH is taken from the rootdir; a protocol named twice is refused
+    (pytester.path / "scripts").mkdir()
+    ureason_scripts(pytester.path / "scripts")
+    pytester.makeini(
+        "[pytest]\nureason_judge_protocols =\n    ureason=scripts\n    ureason=scripts\n"
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--judge-protocol names ureason twice*"])
