@@ -517,7 +517,7 @@ def _protocols(config: pytest.Config, dest: str, kind: str) -> tuple[str, ...]:
             if name in seen:
                 raise ProtocolError(f"{flag} names {name} twice")
             seen.add(name)
-            full = f"{name}={Path(base, path).expanduser().resolve()}"
+            full = f"{name}={Path(base, Path(path).expanduser()).resolve()}"
             load(full, kind)  # type: ignore[arg-type]
         except ProtocolError as exc:
             raise pytest.UsageError(str(exc)) from None

@@ -306,7 +306,7 @@ def test_extraction_differs_from_ours_where_documented() -> None:
 
 class RecordingServer(ThreadingHTTPServer):
     bodies: list[dict[str, Any]]
-    reply: Callable[[str, bool], str]
+    reply: Callable[[str, bool], str | None]  # None: answer 500
     lock: threading.Lock
 
 
@@ -326,6 +326,8 @@ class Handler(JsonHandler):
                 data = p["image_url"]["url"].partition(",")[2]
                 Image.open(io.BytesIO(base64.b64decode(data))).verify()
         answer = self.server.reply(text, image)
+        if answer is None:
+            return self._send(500, {"error": {"message": "judge down"}})
         self._send(200, {"choices": [{"message": {"role": "assistant", "content": answer}}]})
 
 
@@ -602,3 +604,44 @@ def test_usage_errors_name_the_file_and_constant(pytester: pytest.Pytester, tmp_
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--judge-protocol names ureason twice*"])
+
+
+def test_a_failing_paper_judge_is_an_error_verdict_never_a_pass(
+    judge_server: RecordingServer, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    scripts = ureason_scripts(tmp_path / "UReason")
+    _jsonl(pytester.path / "data" / "arithmetic.jsonl", UREASON_FULL[:1])
+    judge_server.reply = lambda text, image: (
+        None if text.startswith("\nStand-in check.") else "<answer>Yes</answer>"
+    )
+    junit = pytester.path / "out.xml"
+    result = pytester.runpytest(
+        "data", "--model", "reference", "--condition", "reasoning",
+        "--judge", "http", *http_args("--judge-arg", judge_server), "--judge-arg=retries=0",
+        f"--judge-protocol=ureason={scripts}", "--store", str(pytester.path / "store"),
+        f"--junitxml={junit}", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)  # our protocol decides the item
+    (props,) = _props(junit)
+    assert props["ureason_paper_verdict"] == "error"
+    evidence = json.loads(props["ureason_paper_evidence"])
+    assert "judge failed" in evidence["error"] and "500" in evidence["error"]
+    result.stdout.fnmatch_lines(["*image*ureason#*reasoning*0/0   0.0%*1"])
+
+
+def test_stand_in_judge_notes_the_limits_it_could_not_apply(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    scripts = ureason_scripts(tmp_path / "UReason")
+    _jsonl(pytester.path / "data" / "arithmetic.jsonl", UREASON_FULL[:1])
+    junit = pytester.path / "out.xml"
+    pytester.runpytest(
+        "data", "--model", "reference", "--condition", "reasoning",
+        f"--judge-protocol=ureason={scripts}", "--store", str(pytester.path / "store"),
+        f"--junitxml={junit}", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    (props,) = _props(junit)
+    evidence = json.loads(props["ureason_paper_evidence"])
+    assert props["ureason_paper_verdict"] in ("yes", "no")
+    assert evidence["stages"][0]["limits"].startswith("not applied: the model under test")
+    assert "stand-in" in evidence["stages"][0]["judge"]

@@ -155,22 +155,18 @@ def outcome_rule(rows: list[SeedRow]) -> dict[str, Any]:
     }
 
 
-_KINDS = {
-    "image": (("yes", "no"), lambda r: r.judge, lambda r: r.paper, lambda r: r.paper_protocol),
-    "reasoning": (
-        ("right", "wrong"),
-        lambda r: r.reasoning,
-        lambda r: r.paper_reasoning,
-        lambda r: r.paper_reasoning_protocol,
-    ),
+#: Per kind of verdict: its two words, and the fields of ours, the paper's and its protocol.
+_KINDS: dict[str, tuple[tuple[str, str], str, str, str]] = {
+    "image": (("yes", "no"), "judge", "paper", "paper_protocol"),
+    "reasoning": (("right", "wrong"), "reasoning", "paper_reasoning", "paper_reasoning_protocol"),
 }
 MAX_DISAGREEMENTS = 1000
 
 
 def _paper_stats(group: list[SeedRow], kind: str) -> dict[str, Any]:
     (good, bad), ours_of, paper_of, _ = _KINDS[kind]
-    ours = [ours_of(r) for r in group]
-    paper = [paper_of(r) for r in group]
+    ours = [getattr(r, ours_of) for r in group]
+    paper = [getattr(r, paper_of) for r in group]
     judged = sum(p in (good, bad) for p in paper)
     both = [
         (o, p) for o, p in zip(ours, paper, strict=True) if o in (good, bad) and p in (good, bad)
@@ -197,12 +193,12 @@ def paper_protocols(rows: list[SeedRow]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     disagreements: list[dict[str, Any]] = []
     for kind, (_, ours_of, paper_of, protocol_of) in _KINDS.items():
-        mine = [r for r in rows if paper_of(r) is not None]
+        mine = [r for r in rows if getattr(r, paper_of) is not None]
         if not mine:
             continue
         per: dict[str, Any] = {}
-        for label in sorted({str(protocol_of(r)) for r in mine}):
-            group = [r for r in mine if str(protocol_of(r)) == label]
+        for label in sorted({str(getattr(r, protocol_of)) for r in mine}):
+            group = [r for r in mine if str(getattr(r, protocol_of)) == label]
             entry = {task: _paper_stats(g, kind) for task, g in _by_task(group).items()}
             entry["by_condition"] = {
                 c: {
@@ -213,7 +209,8 @@ def paper_protocols(rows: list[SeedRow]) -> dict[str, Any]:
             }
             per[label] = entry
             for r in group:
-                if ours_of(r) != paper_of(r) and len(disagreements) < MAX_DISAGREEMENTS:
+                ours, paper = getattr(r, ours_of), getattr(r, paper_of)
+                if ours != paper and len(disagreements) < MAX_DISAGREEMENTS:
                     disagreements.append(
                         {
                             "kind": kind,
@@ -221,8 +218,8 @@ def paper_protocols(rows: list[SeedRow]) -> dict[str, Any]:
                             "condition": r.condition,
                             "task": r.task,
                             "instance": r.instance,
-                            "ours": ours_of(r),
-                            "paper": paper_of(r),
+                            "ours": ours,
+                            "paper": paper,
                         }
                     )
         out[kind] = per

@@ -208,11 +208,12 @@ def _stage_record(stage: Stage, judge: _Judge, prompt: str, reply: str | None) -
     }
 
 
-def _fail(verdict: _Verdict, reply: str | BaseException) -> bool:
+def _text(verdict: _Verdict, reply: str | BaseException) -> str | None:
+    """The reply's text; None, with the verdict's error set, when the judge failed."""
     if isinstance(reply, BaseException):
         verdict.error = f"judge failed: {type(reply).__name__}: {reply}"[:2000]
-        return True
-    return False
+        return None
+    return reply
 
 
 def judge_images(
@@ -249,7 +250,7 @@ def judge_images(
         second: list[tuple[Case, str, str]] = []  # (case, stage-2 prompt, stage-1 reply)
         for (case, _, _, target), prompt, reply in zip(mine, prompts, replies, strict=True):
             v = verdicts[case]
-            v.stages.append(_stage_record(first, j1, prompt, None if _fail(v, reply) else reply))
+            v.stages.append(_stage_record(first, j1, prompt, _text(v, reply)))
             if v.error is not None:
                 continue
             assert isinstance(reply, str)
@@ -273,9 +274,7 @@ def judge_images(
         replies2 = _ask(runner, j2, stages[1], [(None, p) for _, p, _ in second])
         for (case, prompt, _), reply in zip(second, replies2, strict=True):
             v = verdicts[case]
-            v.stages.append(
-                _stage_record(stages[1], j2, prompt, None if _fail(v, reply) else reply)
-            )
+            v.stages.append(_stage_record(stages[1], j2, prompt, _text(v, reply)))
             if v.error is None:
                 assert isinstance(reply, str)
                 v.decision = unisandbox_score(reply)
@@ -323,7 +322,7 @@ def judge_reasoning(
     replies = _ask(runner, judge, stage, [(None, p) for _, _, p in todo])
     for (case, _, prompt), reply in zip(todo, replies, strict=True):
         v = verdicts[case]
-        v.stages.append(_stage_record(stage, judge, prompt, None if _fail(v, reply) else reply))
+        v.stages.append(_stage_record(stage, judge, prompt, _text(v, reply)))
         if v.error is None:
             assert isinstance(reply, str)
             v.decision = ureason_decision(reply)
