@@ -645,3 +645,24 @@ def test_stand_in_judge_notes_the_limits_it_could_not_apply(
     assert props["ureason_paper_verdict"] in ("yes", "no")
     assert evidence["stages"][0]["limits"].startswith("not applied: the model under test")
     assert "stand-in" in evidence["stages"][0]["judge"]
+
+
+@pytest.mark.parametrize("choice", ["ours", "ureason"])
+def test_refined_extraction_is_selectable(
+    pytester: pytest.Pytester, tmp_path: Path, choice: str
+) -> None:
+    scripts = ureason_scripts(tmp_path / "UReason")
+    rows = [dict(UREASON_FULL[0], prompt="Draw 2 red apples. Final prompt:\n\nA dog.\n\nA cat.")]
+    _jsonl(pytester.path / "data" / "arithmetic.jsonl", rows)
+    junit = pytester.path / "out.xml"
+    pytester.runpytest(
+        "data", "--model", "reference", "--condition", "decontext",
+        f"--judge-protocol=ureason={scripts}", f"--refined-extraction={choice}",
+        "--store", str(pytester.path / "store"), f"--junitxml={junit}", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    (props,) = _props(junit)
+    rule = extract_ureason if choice == "ureason" else extract_refined
+    reasoning = props["ureason_reasoning"]
+    assert extract_refined(reasoning).prompt != extract_ureason(reasoning).prompt  # they differ
+    assert props["ureason_drawn_prompt"] == rule(reasoning).prompt
+    assert props["ureason_refined_method"] == rule(reasoning).method
