@@ -32,7 +32,10 @@ option             ini key                meaning
 Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
 ``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
-``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge),
+``--text-judge``, ``--text-judge-path`` and ``--text-judge-arg KEY=VALUE`` (the reasoning
+verdict's yes/no judge), ``--judge-protocol NAME=PATH`` / ``--text-judge-protocol NAME=PATH``
+(the papers' protocols read from their released scripts, judging beside ours; ini
+``ureason_judge_protocols`` / ``ureason_text_judge_protocols``), ``--refined-extraction``,
 ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
 Seed formats (issue 8): ``--suite-format`` and ``--derived-assertions advise|require``
 (``ureason_derived_assertions``): whether derived assertions only advise (the default; the
