@@ -116,6 +116,36 @@ def extract_refined(reasoning: str) -> Refined:
     return Refined(_clean(paragraphs[-1]) if paragraphs else "", "last-paragraph")
 
 
+#: How ``decontext`` reads the refined prompt out of the reasoning: ``ours``
+#: (:func:`extract_refined`) or ``ureason`` (:func:`extract_ureason`, the paper's rule).
+EXTRACTIONS = ("ours", "ureason")
+#: Every label of UReason's extraction ("refined prompt", "the refined prompt", "final scene
+#: prompt", "final prompt", "prompt"; optionally "is" and colons after it) ends in the word
+#: "prompt", so the last label ends where the last such word (and its "is:") does.
+_PROMPT_LABEL = re.compile(r"\bprompt\b(?:\s+is)?:*", re.IGNORECASE)
+
+
+def extract_ureason(reasoning: str) -> Refined:
+    """UReason's de-contextualised prompt (the rule of its ``Bagel/extract_thought.py``, as
+    the seed data's README states it): the text after the last label, its leading ``*``
+    removed; without a label, the whole reasoning; then the ``</think>`` and
+    ``<image_start>`` markers removed and the ends stripped. Never raises."""
+    text = str(reasoning)
+    ends = [m.end() for m in _PROMPT_LABEL.finditer(text)]
+    if ends:
+        body, method = text[ends[-1] :].strip().lstrip("*").strip(), "ureason-label"
+    else:
+        body, method = text.strip(), "ureason-whole"
+    return Refined(body.replace("</think>", "").replace("<image_start>", "").strip(), method)
+
+
+def refined_by(extraction: str, reasoning: str) -> Refined:
+    """The refined prompt by the named rule (:data:`EXTRACTIONS`)."""
+    if extraction == "ureason":
+        return extract_ureason(reasoning)
+    return extract_refined(reasoning)
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """One image to generate: the prompt, and the reasoning context for ``reasoning``."""
@@ -124,7 +154,9 @@ class GenerationRequest:
     context: str | None = None
 
 
-def generation_request(condition: str, prompt: str, reasoning: str | None) -> GenerationRequest:
+def generation_request(
+    condition: str, prompt: str, reasoning: str | None, extraction: str = "ours"
+) -> GenerationRequest:
     """What to draw for an instance under a condition (for ``interleaved``: the first draft).
 
     Raises:
@@ -144,7 +176,11 @@ def generation_request(condition: str, prompt: str, reasoning: str | None) -> Ge
         raise ValueError(f"condition {condition!r} needs reasoning")
     if condition in ("reasoning", "interleaved"):  # interleaved: the draft, drawn from the plan
         return GenerationRequest(prompt, reasoning)
-    refined = extract_refined(reasoning).prompt
+    refined = refined_by(extraction, reasoning).prompt
     if not refined:
-        raise ValueError("decontext: the reasoning is empty, there is no refined prompt to draw")
+        raise ValueError(
+            "decontext: the reasoning is empty, there is no refined prompt to draw"
+            if extraction == "ours"
+            else f"decontext: the {extraction} extraction rule found an empty refined prompt"
+        )
     return GenerationRequest(refined)

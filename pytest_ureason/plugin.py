@@ -210,12 +210,21 @@ def judges_line(judges: JudgeConfig) -> str:
 
     name, why = resolve_detector(judges.detector, judges.detector_path)
     clip = f"{judges.clip_model} ({judges.clip_weights})" if judges.clip_weights else "off"
-    return (
+    line = (
         f"ureason judges: detector {name} ({why}), ocr {judges.ocr}, clip {clip}, "
         f"vqa judge {judges.judge or 'none'}, yes/no judge "
         f"{judges.judge or 'the model under test (stand-in)'}, text judge "
         f"{judges.text_judge or 'derived assertions'}"
     )
+    if judges.judge_protocols or judges.text_judge_protocols:
+        from pytest_ureason.judge.paper_protocols import load
+
+        made = [load(s, "image") for s in judges.judge_protocols]
+        made += [load(s, "reasoning") for s in judges.text_judge_protocols]
+        line += ", beside our protocol: " + "; ".join(
+            f"{p.kind} {p.label} ({', '.join(p.templates())})" for p in made
+        )
+    return line
 
 
 @pytest.hookimpl(trylast=True)

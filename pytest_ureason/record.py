@@ -58,6 +58,13 @@ REASONING_VERDICT = "ureason_reasoning_verdict"
 REASONING_BY = "ureason_reasoning_by"
 REASONING_TEMPLATE = "ureason_reasoning_template"
 REASONING_REASON = "ureason_reasoning_reason"
+# A paper's protocol (read from its released script) judging the same item beside ours.
+PAPER_VERDICT = "ureason_paper_verdict"  # yes | no | error
+PAPER_PROTOCOL = "ureason_paper_protocol"  # NAME#sha of its templates and decoding settings
+PAPER_EVIDENCE = "ureason_paper_evidence"  # JSON: templates, limits, judge, replies, parse
+PAPER_REASONING_VERDICT = "ureason_paper_reasoning_verdict"  # right | wrong | error
+PAPER_REASONING_PROTOCOL = "ureason_paper_reasoning_protocol"
+PAPER_REASONING_EVIDENCE = "ureason_paper_reasoning_evidence"
 NOT_JUDGED = "ureason_not_judged"  # skipped: its judge is not installed (what to install)
 UNSCORABLE = "ureason_unscorable"  # skipped: the released record cannot be scored (why)
 

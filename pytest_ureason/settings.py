@@ -33,7 +33,10 @@ option             ini key                meaning
 Judges (issue 4): ``--detector-path`` (``ureason_detector_path``), ``--detector-device``,
 ``--detector-threshold TYPE=VALUE`` (repeatable), ``--clip-model``, ``--clip-weights``,
 ``--judge``, ``--judge-path``, ``--judge-arg KEY=VALUE`` (repeatable, like ``--model-*``),
-``--text-judge`` and ``--text-judge-path`` (the reasoning verdict's yes/no judge),
+``--text-judge``, ``--text-judge-path`` and ``--text-judge-arg KEY=VALUE`` (the reasoning
+verdict's yes/no judge), ``--judge-protocol NAME=PATH`` / ``--text-judge-protocol NAME=PATH``
+(the papers' protocols read from their released scripts, judging beside ours; ini
+``ureason_judge_protocols`` / ``ureason_text_judge_protocols``), ``--refined-extraction``,
 ``--calibrate`` and the ini key ``ureason_accuracy_floor`` (see :func:`judge_config`).
 Seed formats (issue 8): ``--suite-format`` and ``--derived-assertions advise|require``
 (``ureason_derived_assertions``): whether derived assertions only advise (the default; the
@@ -147,10 +150,33 @@ _JUDGE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     # seed formats (issue 8): the format of every JSONL suite instead of recognising it
     ("--suite-format", "ureason_suite_format", "auto, native, geneval, ureason or unisandbox"),
     ("--derived-assertions", "ureason_derived_assertions", "advise (default) or require"),
+    (
+        "--refined-extraction",
+        "ureason_refined_extraction",
+        "how decontext reads the refined prompt: ours, or ureason (the paper's rule; the "
+        "default under --judge-protocol ureason=...)",
+    ),
 )
 _JUDGE_LISTS: tuple[tuple[str, str, str], ...] = (
     ("--detector-threshold", "ureason_detector_thresholds", "score threshold TYPE=VALUE"),
     ("--judge-arg", "ureason_judge_args", "judge adapter option KEY=VALUE (repeatable)"),
+    (
+        "--text-judge-arg",
+        "ureason_text_judge_args",
+        "text judge adapter option KEY=VALUE (repeatable)",
+    ),
+    (
+        "--judge-protocol",
+        "ureason_judge_protocols",
+        "also judge images by a paper's released script: ureason=PATH/evaluation/"
+        "qwen_vision_batch.py or unisandbox=PATH (folder of its eval_*.py); repeatable",
+    ),
+    (
+        "--text-judge-protocol",
+        "ureason_text_judge_protocols",
+        "also judge reasoning by a paper's released script: "
+        "ureason=PATH/evaluation/qwen_text_batch.py",
+    ),
 )
 _LISTS: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -276,6 +302,8 @@ class Settings:
     derived_assertions: str = "advise"
     #: Generate the next group while the current one is judged (``--lookahead on``).
     lookahead: bool = True
+    #: How ``decontext`` extracts the refined prompt (``conditions.EXTRACTIONS``).
+    refined_extraction: str = "ours"
 
 
 def _get(config: pytest.Config, dest: str) -> str | None:
@@ -374,6 +402,7 @@ def from_config(config: pytest.Config) -> Settings:
         model_args[key.strip()] = value.strip()
     store = _path(config, "ureason_store", ".ureason/store")
     assert store is not None
+    judges = judge_config(config)
     return Settings(
         model=_get(config, "ureason_model"),
         model_path=_get(config, "ureason_model_path"),
@@ -402,7 +431,8 @@ def from_config(config: pytest.Config) -> Settings:
             _get(config, "ureason_derived_assertions") or "advise",
             DERIVED_ROLES,
         ),
-        judges=judge_config(config),
+        judges=judges,
+        refined_extraction=_extraction(config, judges),
         calibrate=bool(config.getoption("ureason_calibrate")),
         accuracy_floor=_floor(config.getini("ureason_accuracy_floor")),
         calibration_goldens=(
@@ -472,7 +502,54 @@ def judge_config(config: pytest.Config) -> JudgeConfig:
         judge_args=tuple(sorted(_pairs(config, "ureason_judge_args", "--judge-arg").items())),
         text_judge=_get(config, "ureason_text_judge"),
         text_judge_path=_get(config, "ureason_text_judge_path"),
+        text_judge_args=tuple(
+            sorted(_pairs(config, "ureason_text_judge_args", "--text-judge-arg").items())
+        ),
+        judge_protocols=_protocols(config, "ureason_judge_protocols", "image"),
+        text_judge_protocols=_protocols(config, "ureason_text_judge_protocols", "reasoning"),
     )
+
+
+def _protocols(config: pytest.Config, dest: str, kind: str) -> tuple[str, ...]:
+    """The paper protocols of a repeatable option, each read (parsed, never imported) now,
+    with its PATH made absolute (from the invocation folder; an ini line's from the rootdir).
+
+    Raises:
+        pytest.UsageError: a spec, script or constant that is not as released, naming the
+            file and the constant.
+    """
+    from pytest_ureason.judge.paper_parse import ProtocolError
+    from pytest_ureason.judge.paper_protocols import load, split_spec
+
+    flag = "--judge-protocol" if kind == "image" else "--text-judge-protocol"
+    cli = config.getoption(dest)
+    raw = [str(v) for v in (cli or config.getini(dest) or [])]
+    base = config.invocation_params.dir if cli else config.rootpath
+    specs: list[str] = []
+    seen: set[str] = set()
+    for spec in raw:
+        try:
+            name, path = split_spec(spec, flag)
+            if name in seen:
+                raise ProtocolError(f"{flag} names {name} twice")
+            seen.add(name)
+            full = f"{name}={Path(base, Path(path).expanduser()).resolve()}"
+            load(full, kind)  # type: ignore[arg-type]
+        except ProtocolError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        specs.append(full)
+    return tuple(specs)
+
+
+def _extraction(config: pytest.Config, judges: JudgeConfig) -> str:
+    """``--refined-extraction``; by default the paper's rule when a UReason protocol runs."""
+    from pytest_ureason.conditions import EXTRACTIONS
+
+    raw = _get(config, "ureason_refined_extraction")
+    if raw is not None:
+        return _choice("--refined-extraction", raw.strip(), EXTRACTIONS)
+    specs = judges.judge_protocols + judges.text_judge_protocols
+    return "ureason" if any(s.startswith("ureason=") for s in specs) else "ours"
 
 
 def _choice(name: str, value: str, known: tuple[str, ...]) -> str:

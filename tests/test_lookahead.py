@@ -8,7 +8,6 @@ finished item, in one event file, so the order of events shows whether generatio
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 

@@ -87,6 +87,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     for condition, per_model in scores.items():
         for line in format_scores(per_model, condition):
             print(line)
+    from pytest_ureason.results.seedstats import SeedRow, paper_lines, paper_protocols
+
+    seed_rows = [
+        row
+        for item in results.items
+        if (row := SeedRow.from_props(dict(item.props), item.record.outcome)) is not None
+    ]
+    for line in paper_lines(seed_rows):  # the papers' protocols beside ours, when both ran
+        print(line)
     if args.json:
         data = {
             "files": results.files,
@@ -95,6 +104,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             **summary.to_json(),
             "gap_scores": {c: [s.to_json() for s in v] for c, v in scores.items()},
         }
+        papers = paper_protocols(seed_rows)
+        if papers:
+            data["paper_protocols"] = papers
         try:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(data, indent=1))

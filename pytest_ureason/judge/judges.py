@@ -40,6 +40,11 @@ class JudgeConfig:
     judge_args: tuple[tuple[str, str], ...] = ()
     text_judge: str | None = None
     text_judge_path: str | None = None
+    text_judge_args: tuple[tuple[str, str], ...] = ()
+    #: The papers' protocols (``NAME=PATH``, PATH absolute) judging images and reasoning
+    #: beside ours (:mod:`pytest_ureason.judge.paper_protocols`).
+    judge_protocols: tuple[str, ...] = ()
+    text_judge_protocols: tuple[str, ...] = ()
 
 
 @dataclass
@@ -156,8 +161,20 @@ class Judges:
         if cfg.text_judge is None:
             return None
 
-        model = _judge_model("--text-judge", cfg.text_judge, cfg.text_judge_path, ())
-        return YesNoJudge.of(model, cfg.text_judge_path)
+        args = cfg.text_judge_args
+        model = _judge_model("--text-judge", cfg.text_judge, cfg.text_judge_path, args)
+        return YesNoJudge.of(model, cfg.text_judge_path, dict(args))
+
+    def model(
+        self, flag: str, name: str, path: str | None, args: tuple[tuple[str, str], ...]
+    ) -> UnifiedModel:
+        """A judge model of these options (loaded once per process; a paper protocol's
+        stage asks for its judge with the stage's token limit and temperature set).
+
+        Raises:
+            DetectorUnavailable: the adapter failed to load.
+        """
+        return _judge_model(flag, name, path, args)
 
 
 @cache

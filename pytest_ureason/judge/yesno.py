@@ -190,6 +190,7 @@ class YesNoJudge:
             "judge_name": self.identity["name"],
             "judge_revision": self.identity["revision"],
             "template": f"{_TEMPLATES[kind]}#{template_hash(kind)}",
+            "protocol": f"ours#{template_hash(kind)}",
             "stand_in": self.stand_in,
         }
 

@@ -251,6 +251,7 @@ class CompositeModel:
             return prompt, None
         tok = getattr(self.pipe, "tokenizer", None)
         limit = getattr(tok, "model_max_length", None)
+
         def join(reasoning: str) -> str:
             return PIPELINE_CONTEXT_TEMPLATE.format(prompt=prompt, context=reasoning)
 

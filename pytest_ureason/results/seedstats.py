@@ -41,6 +41,12 @@ class SeedRow:
     derived_count: int
     reasoning: str | None  # right / wrong / undecided, None when not a reasoning item
     derived_role: str | None = None  # advise / require, None without derived assertions
+    paper: str | None = None  # a paper protocol's image verdict: yes / no / error
+    paper_protocol: str | None = None  # NAME#sha
+    paper_reasoning: str | None = (
+        None  # a paper protocol's reasoning verdict: right / wrong / error
+    )
+    paper_reasoning_protocol: str | None = None
 
     @classmethod
     def from_props(cls, props: dict[str, Any], outcome: str) -> SeedRow | None:
@@ -60,6 +66,15 @@ class SeedRow:
             int(str(props.get(record.DERIVED_COUNT, 0) or 0)),
             str(reasoning) if reasoning is not None else None,
             str(role) if (role := props.get(record.DERIVED_ROLE)) is not None else None,
+            *(
+                str(v) if (v := props.get(name)) is not None else None
+                for name in (
+                    record.PAPER_VERDICT,
+                    record.PAPER_PROTOCOL,
+                    record.PAPER_REASONING_VERDICT,
+                    record.PAPER_REASONING_PROTOCOL,
+                )
+            ),
         )
 
 
@@ -140,6 +155,110 @@ def outcome_rule(rows: list[SeedRow]) -> dict[str, Any]:
     }
 
 
+#: Per kind of verdict: its two words, and the fields of ours, the paper's and its protocol.
+_KINDS: dict[str, tuple[tuple[str, str], str, str, str]] = {
+    "image": (("yes", "no"), "judge", "paper", "paper_protocol"),
+    "reasoning": (("right", "wrong"), "reasoning", "paper_reasoning", "paper_reasoning_protocol"),
+}
+MAX_DISAGREEMENTS = 1000
+
+
+def _paper_stats(group: list[SeedRow], kind: str) -> dict[str, Any]:
+    (good, bad), ours_of, paper_of, _ = _KINDS[kind]
+    ours = [getattr(r, ours_of) for r in group]
+    paper = [getattr(r, paper_of) for r in group]
+    judged = sum(p in (good, bad) for p in paper)
+    both = [
+        (o, p) for o, p in zip(ours, paper, strict=True) if o in (good, bad) and p in (good, bad)
+    ]
+    return {
+        "items": len(group),
+        "judged": judged,
+        "ours_yes": sum(o == good for o in ours),
+        "ours_decided": sum(o in (good, bad) for o in ours),
+        "paper_yes": sum(p == good for p in paper),
+        "ours_rate": sum(o == good for o in ours) / len(group) if group else 0.0,
+        "paper_rate": sum(p == good for p in paper) / judged if judged else 0.0,
+        "both_decided": len(both),
+        "disagree": sum(o != p for o, p in both),
+        "paper_errors": sum(p == "error" for p in paper),
+    }
+
+
+def paper_protocols(rows: list[SeedRow]) -> dict[str, Any]:
+    """The papers' protocols beside ours: per kind (image, reasoning), protocol and task
+    (``all`` pooled; ``by_condition`` split), our yes rate and the paper's, how often the two
+    verdicts differ where both decided; and every item where ours and the paper's differ
+    (ours undecided included)."""
+    out: dict[str, Any] = {}
+    disagreements: list[dict[str, Any]] = []
+    for kind, (_, ours_of, paper_of, protocol_of) in _KINDS.items():
+        mine = [r for r in rows if getattr(r, paper_of) is not None]
+        if not mine:
+            continue
+        per: dict[str, Any] = {}
+        for label in sorted({str(getattr(r, protocol_of)) for r in mine}):
+            group = [r for r in mine if str(getattr(r, protocol_of)) == label]
+            entry = {task: _paper_stats(g, kind) for task, g in _by_task(group).items()}
+            entry["by_condition"] = {
+                c: {
+                    t: _paper_stats(g, kind)
+                    for t, g in _by_task([r for r in group if r.condition == c]).items()
+                }
+                for c in sorted({r.condition for r in group})
+            }
+            per[label] = entry
+            for r in group:
+                ours, paper = getattr(r, ours_of), getattr(r, paper_of)
+                if ours != paper and len(disagreements) < MAX_DISAGREEMENTS:
+                    disagreements.append(
+                        {
+                            "kind": kind,
+                            "protocol": label,
+                            "condition": r.condition,
+                            "task": r.task,
+                            "instance": r.instance,
+                            "ours": ours,
+                            "paper": paper,
+                        }
+                    )
+        out[kind] = per
+    if out:
+        out["disagreements"] = disagreements
+    return out
+
+
+def paper_lines(rows: list[SeedRow], shown: int = 20) -> list[str]:
+    """Terminal lines of :func:`paper_protocols` (empty when no paper protocol ran)."""
+    table = paper_protocols(rows)
+    if not table:
+        return []
+    lines = [
+        "paper protocols beside ours (yes/scored; disagree: both decided, verdicts differ):",
+        f"  {'kind':9} {'protocol':24} {'condition':10} {'task':26} {'ours':>15} "
+        f"{'paper':>15} {'disagree':>8} {'errors':>6}",
+    ]
+    for kind in ("image", "reasoning"):
+        for label, entry in table.get(kind, {}).items():
+            for condition, tasks in entry["by_condition"].items():
+                for task, st in tasks.items():
+                    ours = f"{st['ours_yes']}/{st['items']} {_pct(st['ours_rate'])}"
+                    paper = f"{st['paper_yes']}/{st['judged']} {_pct(st['paper_rate'])}"
+                    lines.append(
+                        f"  {kind:9} {label:24} {condition:10} {task:26} {ours:>15} "
+                        f"{paper:>15} {st['disagree']:>8} {st['paper_errors']:>6}"
+                    )
+    found = table["disagreements"]
+    if found:
+        listed = "; ".join(
+            f"{d['kind']} {d['condition']} {d['task']}/{d['instance']}: {d['ours']} -> {d['paper']}"
+            for d in found[:shown]
+        )
+        more = f" (and {len(found) - shown} more in --ureason-json)" if len(found) > shown else ""
+        lines.append(f"disagreements (ours -> paper), {len(found)}: {listed}{more}")
+    return lines
+
+
 def to_json(rows: list[SeedRow]) -> dict[str, Any]:
     """The three tables and the rows they come from (empty when no item had a judge or
     reasoning verdict)."""
@@ -150,6 +269,7 @@ def to_json(rows: list[SeedRow]) -> dict[str, Any]:
         "judge_detector_agreement": agreement(rows),
         "reasoning_image": two_by_two(rows),
         "outcome_rule": outcome_rule(rows),
+        **({"paper_protocols": papers} if (papers := paper_protocols(rows)) else {}),
         "rows": [asdict(r) for r in rows],
     }
 
@@ -204,4 +324,5 @@ def format_lines(rows: list[SeedRow]) -> list[str]:
                     f"  {condition:10} {task:26} {c['right_right']:>6} {c['right_wrong']:>6} "
                     f"{c['wrong_right']:>6} {c['wrong_wrong']:>6} {c['undecided']:>9}"
                 )
+    lines.extend(paper_lines(rows))
     return lines

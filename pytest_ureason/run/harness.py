@@ -24,8 +24,8 @@ from pytest_ureason.collect.schema import Case, Instance
 from pytest_ureason.conditions import (
     SHARES_REASONING,
     GenerationRequest,
-    extract_refined,
     generation_request,
+    refined_by,
 )
 from pytest_ureason.models.base import MODEL_NOTES
 from pytest_ureason.models.batching import BatchStats, Failed, run_batched
@@ -69,7 +69,6 @@ class Throughput:
     vqa_calls: int = 0  # ``--judge`` answer calls for ``vqa`` assertions, batched
     vqa_judged: int = 0  # vqa questions answered by those calls
     stats: BatchStats = field(default_factory=BatchStats)
-
 
 
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
@@ -139,9 +138,12 @@ class Harness:
         model_path: str | None = None,
         model_args: dict[str, str] | None = None,
         rounds: int = 2,
+        extraction: str = "ours",
     ):
         self.model = model
         self.rounds = rounds
+        #: How ``decontext`` reads the refined prompt (``conditions.EXTRACTIONS``).
+        self.extraction = extraction
         self.store = store
         self.batch_size = batch_size
         self.outcomes: dict[Case, Outcome] = {}
@@ -299,12 +301,12 @@ class Harness:
                     continue
                 reasoning = outcome.reasoning = made
                 if case.condition == "decontext":
-                    outcome.refined_method = extract_refined(reasoning).method
+                    outcome.refined_method = refined_by(self.extraction, reasoning).method
             try:
                 prompt = case.instance.prompt
                 if case.condition == "direct" and case.instance.direct_prompt is not None:
                     prompt = case.instance.direct_prompt  # UReason's direct_<task> prompt
-                request = generation_request(case.condition, prompt, reasoning)
+                request = generation_request(case.condition, prompt, reasoning, self.extraction)
             except ValueError as exc:
                 outcome.error = str(exc)
                 continue

@@ -123,6 +123,7 @@ class Runner:
                         model_path=self.settings.model_path,
                         model_args=self.settings.model_args,
                         rounds=self.settings.rounds,
+                        extraction=self.settings.refined_extraction,
                     )
                 except Exception as exc:  # e.g. settings that cannot be hashed into a key
                     self._load_error = f"{type(exc).__name__}: {exc}"

@@ -35,6 +35,7 @@ from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
 from pytest_ureason.judge.observation import valid_answer, valid_text
 from pytest_ureason.judge.yesno import YesNoJudge, parse_decision, render
 from pytest_ureason.models.batching import Failed, run_batched
+from pytest_ureason.run import paper
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -114,6 +115,9 @@ def prefetch(runner: Runner, cases: list[Case]) -> None:
     from pytest_ureason.judge.detect import DetectorUnavailable
     from pytest_ureason.run.harness import MODEL_ERRORS
 
+    cfg = runner.settings.judges
+    if cfg.judge_protocols or cfg.text_judge_protocols:
+        paper.prefetch(runner, cases)  # the papers' protocols, beside ours
     _prefetch_vqa(runner, cases)
     if not any(expectation(c) for c in cases):
         _prefetch_reasoning(runner, cases)
@@ -331,6 +335,9 @@ def record(
     from pytest_ureason.judge.yesno import JudgeFailed
 
     annotate(case, verdicts, props)
+    cfg = runner.settings.judges
+    if cfg.judge_protocols or cfg.text_judge_protocols:
+        paper.record(runner, case, props)
     if any(spec.derived for spec in case.instance.expect):
         props.append(("ureason_derived_role", runner.settings.derived_assertions))
         notes = advised(case, verdicts, runner.settings)
