@@ -52,7 +52,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.collect.formats import DERIVED_ROLES, FORMATS
+from pytest_ureason.collect.formats import FORMATS
 from pytest_ureason.conditions import CONDITIONS, DEFAULT_CONDITIONS
 from pytest_ureason.judge.detect import OBJECT_DETECTORS, OCR_BACKENDS
 from pytest_ureason.judge.judges import JudgeConfig
@@ -160,6 +160,10 @@ _LISTS: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 
+
+#: What ``--derived-assertions`` accepts: derived assertions only ``advise`` (the yes/no
+#: judge alone decides an item, as the papers judged) or ``require`` (they decide too).
+DERIVED_ROLES: tuple[str, ...] = ("advise", "require")
 
 _OPTION_OF = {dest: option for option, dest, *_ in _OPTIONS}
 

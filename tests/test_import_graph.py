@@ -61,6 +61,7 @@ STAGES: dict[str, int] = {
     **dict.fromkeys(
         [
             "pytest_ureason.collect.schema",
+            "pytest_ureason.collect.loader",
             "pytest_ureason.collect.formats",
             "pytest_ureason.collect.generators",
             "pytest_ureason.collect.items",
@@ -112,16 +113,6 @@ TOP = 7
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset(
         {
-            "pytest_ureason.judge.derive",
-            "pytest_ureason.collect.formats",
-            "pytest_ureason.collect.formats.geneval",
-            "pytest_ureason.collect.formats.unisandbox",
-            "pytest_ureason.collect.formats.ureason",
-            "pytest_ureason.collect.schema",
-        }
-    ),
-    frozenset(
-        {
             "pytest_ureason.run.harness",
             "pytest_ureason.run.interleaved",
             "pytest_ureason.run.understand",
@@ -130,7 +121,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"pytest_ureason.run.score", "pytest_ureason.run.runner"}),
 }
 KNOWN_UPWARD: set[tuple[str, str]] = {
-    ("pytest_ureason.judge.derive", "pytest_ureason.collect.schema"),
     ("pytest_ureason.settings", "pytest_ureason.collect.formats"),
 }
 KNOWN_PRIVATE: set[str] = set()

@@ -22,7 +22,7 @@ import json
 import sys
 from collections import Counter
 
-from pytest_ureason.collect.schema import claim_ids, load_suite, suite_files
+from pytest_ureason.collect.loader import claim_ids, load_suite, suite_files
 
 
 def cmd_suites(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if results is None:
         return 2
     if args.suites:
-        from pytest_ureason.collect.schema import (  # pydantic: only when asked
+        from pytest_ureason.collect.loader import (  # pydantic: only when asked
             load_suite,
             suite_files,
         )
