@@ -13,6 +13,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,15 +22,21 @@ import pytest
 from pytest_ureason import record as prop
 from pytest_ureason.collect.items import CASE_KEY, VerdictFailure, not_judged
 from pytest_ureason.collect.schema import Case
+from pytest_ureason.judge.assertions import AssertionSpec, Observation, Verdict, evaluate
+from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.judges import Judges, shared
+from pytest_ureason.judge.yesno import YesNoJudge
+from pytest_ureason.models.base import ModelLoadError, load_model
+from pytest_ureason.run import score as judging
 from pytest_ureason.run.harness import Harness, Outcome
+from pytest_ureason.run.interleaved import refine, rounds_made
+from pytest_ureason.run.prefetch import prefetch
+from pytest_ureason.run.store import Store, StoredEvidence
+from pytest_ureason.run.understand import answer_cases, score_answer
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.collect.schema import AssertionSpec
-    from pytest_ureason.judge.assertions import Verdict
-    from pytest_ureason.judge.judges import Judges
-    from pytest_ureason.judge.yesno import YesNoJudge
     from pytest_ureason.settings import Settings
 
 GROUP_KEY = pytest.StashKey[str]()
@@ -83,9 +90,6 @@ class Runner:
             pytest.fail.Exception: the model could not be loaded (same message every time).
         """
         if self._harness is None and self._load_error is None:
-            from pytest_ureason.models.base import ModelLoadError, load_model
-            from pytest_ureason.run.store import Store
-
             assert self.settings.model is not None
             try:
                 model = load_model(
@@ -140,12 +144,11 @@ class Runner:
         case = item.stash[CASE_KEY]
         harness = self.harness
         if case not in harness.outcomes:
-            from pytest_ureason.run.score import prefetch
-
             group = self.groups.get(item.stash.get(GROUP_KEY, ""), [case])
             group = group if case in group else [case, *group]
-            harness.prepare(group)
-            prefetch(self, group)  # the group's judge calls, batched and cached
+            prepare_group(harness, group)
+            # the group's judge calls, batched and cached
+            prefetch(harness, shared(self.settings.judges), self.settings, group)
         return harness.outcomes[case]
 
     def yesno_judge(self) -> YesNoJudge:
@@ -155,19 +158,7 @@ class Runner:
         Raises:
             DetectorUnavailable: ``--judge`` could not be loaded.
         """
-        from pytest_ureason.judge.judges import shared
-        from pytest_ureason.judge.yesno import YesNoJudge
-
-        if self.settings.judges.judge is not None:
-            return shared(self.settings.judges).yesno()
-        s = self.settings
-        return YesNoJudge.of(self.harness.model, s.model_path, s.model_args, stand_in=True)
-
-    def text_judge(self) -> YesNoJudge | None:
-        """``--text-judge`` as a yes/no judge of reasoning, None when not given."""
-        from pytest_ureason.judge.judges import shared
-
-        return shared(self.settings.judges).text_judge()
+        return judging.yesno_judge(self.harness, shared(self.settings.judges), self.settings)
 
     def judges_for(self, required: str | None) -> Judges:
         """The run's judges, or those of the detector an instance requires.
@@ -175,10 +166,6 @@ class Runner:
         Raises:
             pytest.skip.Exception: the run names another detector than the one required.
         """
-        from dataclasses import replace
-
-        from pytest_ureason.judge.judges import shared
-
         config = self.settings.judges
         if required is None or required == config.detector:
             return shared(config)
@@ -226,8 +213,6 @@ class Runner:
         if outcome.refined_method is not None:
             props.append((prop.REFINED_METHOD, outcome.refined_method))
         if outcome.rounds is not None:
-            from pytest_ureason.run.interleaved import rounds_made
-
             props.append((prop.ROUNDS, rounds_made(outcome.rounds)))
             props.append((prop.INTERLEAVED, _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
@@ -243,15 +228,15 @@ class Runner:
         notes = _model_notes(outcome.image_path)
         if notes:
             props.append((prop.MODEL_NOTES, notes))
-        from pytest_ureason.run import score as judging
-
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
         props.append((prop.DETECTORS, ",".join(sorted({v.detector for v in verdicts}))))
         flags = judging.advisory(case, self.settings)
         pairs = zip(verdicts, case.instance.expect, flags, strict=True)
         props.append((prop.VERDICTS, json.dumps([_verdict_json(*t) for t in pairs])))
-        judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
+        # judge vs derived; reasoning verdict
+        judges = shared(self.settings.judges)
+        judging.record(self.harness, judges, self.settings, case, outcome, verdicts, props)
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
             props.append((prop.REASON, "; ".join(v.reason for v in undecided)))
@@ -285,10 +270,6 @@ class Runner:
         """Evaluate the instance's assertions on a stored image."""
         from PIL import Image
 
-        from pytest_ureason.judge.assertions import Observation, evaluate
-        from pytest_ureason.judge.detect import DetectorUnavailable
-        from pytest_ureason.run.store import StoredEvidence
-
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as img:
             image = img.convert("RGB")
@@ -316,14 +297,11 @@ class Runner:
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
         """Whether the interleaved condition's first draft passes the assertions."""
-        from pytest_ureason.run.score import deciding
-
-        return all(v.passed for v in deciding(case, self._judge(case, path, props), self.settings))
+        verdicts = self._judge(case, path, props)
+        return all(v.passed for v in judging.deciding(case, verdicts, self.settings))
 
     def _score_answer(self, case: Case, outcome: Outcome, props: list[tuple[str, object]]) -> None:
         """Score an ``understand`` item's text answer; raise on a wrong answer."""
-        from pytest_ureason.run.understand import score_answer
-
         instance = case.instance
         reply = outcome.answer or ""
         verdict = score_answer(reply, instance.answer or "", instance.accept)
@@ -334,6 +312,32 @@ class Runner:
         props.append((prop.OUTCOME, "passed" if verdict.passed else "failed"))
         if not verdict.passed:
             raise VerdictFailure(verdict.reason)
+
+
+def prepare_group(harness: Harness, cases: list[Case]) -> None:
+    """Take the cases of a group not prepared yet through the condition steps, in order: the
+    ``understand`` answers (:func:`~pytest_ureason.run.understand.answer_cases`), the images of
+    the image conditions (:meth:`Harness.prepare`, reasoning first), then the ``interleaved``
+    refinements (:func:`~pytest_ureason.run.interleaved.refine`, ``harness.rounds`` rounds).
+
+    If something escapes (an interrupt, a bug), the unfinished outcomes are dropped so that
+    nothing half-made is ever read; what reached the store is kept.
+    """
+    todo = [c for c in cases if c not in harness.outcomes]
+    if not todo:
+        return
+    try:
+        understand = [c for c in todo if c.condition == "understand"]
+        if understand:
+            answer_cases(harness, understand)
+        drawn = [c for c in todo if c.condition != "understand"]
+        harness.prepare(drawn)
+        interleaved = [c for c in drawn if c.condition == "interleaved"]
+        if interleaved:
+            refine(harness, interleaved, harness.rounds)
+    except BaseException:
+        harness.drop_unfinished(todo)
+        raise
 
 
 def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
