@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_ureason import options
 from pytest_ureason import settings as settings_mod
 from pytest_ureason.collect.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
 from pytest_ureason.models.batching import assign_groups
@@ -33,7 +34,7 @@ RUNNER_KEY = pytest.StashKey[Runner]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register options and ini keys."""
-    settings_mod.add_options(parser)
+    options.add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -43,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ureason.run.gpus import pin_worker
 
     pin_worker(config)
-    settings = _shard_paths(config, settings_mod.from_config(config))
+    settings = _shard_paths(config, options.from_config(config))
     config.stash[SETTINGS_KEY] = settings
     config.stash[COLLECTOR_KEY] = None
     config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
@@ -132,11 +133,11 @@ def _shard_paths(config: pytest.Config, settings: settings_mod.Settings) -> sett
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with a model and a GPU pool: one worker per GPU."""
-    if settings_mod._get(config, "ureason_model") is None:
+    if options.option_value(config, "ureason_model") is None:
         return None
     from pytest_ureason.run.gpus import controller_pool
 
-    return len(controller_pool(config, settings_mod._get(config, "ureason_gpus"))) or None
+    return len(controller_pool(config, options.option_value(config, "ureason_gpus"))) or None
 
 
 def _distributed(config: pytest.Config) -> bool:
