@@ -194,6 +194,22 @@ def get_assertion(name: str) -> AssertionType:
     return _REGISTRY[name]
 
 
+#: The assertion types judged by the object detector.
+OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
+
+
+def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
+    """The object classes an instance's assertions name (asked of an open-vocabulary
+    detector in one pass)."""
+    labels: list[str] = []
+    for spec in specs:
+        for key in ("object", "subject"):
+            value = getattr(spec.params, key, None)
+            if isinstance(value, str) and spec.name in OBJECT_ASSERTIONS:
+                labels.append(value)
+    return list(dict.fromkeys(labels))
+
+
 def _boxes(dets: list[Detection]) -> list[list[int]]:
     return [list(d.box) for d in dets]
 

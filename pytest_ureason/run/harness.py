@@ -75,7 +75,6 @@ class Throughput:
     stats: BatchStats = field(default_factory=BatchStats)
 
 
-
 #: What a model call may raise for one batch without ending the run: ordinary exceptions and
 #: pytest's own outcome exceptions (a model calling ``pytest.skip`` or ``pytest.fail``).
 MODEL_ERRORS: tuple[type[BaseException], ...] = (

@@ -110,9 +110,7 @@ def prefetch(harness: Harness, judges: Judges, settings: Settings, cases: list[C
     _prefetch_reasoning(harness, judges, settings, cases)
 
 
-def _prefetch_vqa(
-    harness: Harness, judges: Judges, settings: Settings, cases: list[Case]
-) -> None:
+def _prefetch_vqa(harness: Harness, judges: Judges, settings: Settings, cases: list[Case]) -> None:
     """Ask the ``--judge`` model every ``vqa`` question of a group, one ``answer`` call per
     batch, into the evidence cache that :meth:`Observation.vqa` reads (same key)."""
     wanted = [c for c in cases if any(spec.name == "vqa" for spec in c.instance.expect)]

@@ -22,7 +22,14 @@ import pytest
 from pytest_ureason import record as prop
 from pytest_ureason.collect.items import CASE_KEY, VerdictFailure, not_judged
 from pytest_ureason.collect.schema import Case
-from pytest_ureason.judge.assertions import AssertionSpec, Observation, Verdict, evaluate
+from pytest_ureason.judge.assertions import (
+    OBJECT_ASSERTIONS,
+    AssertionSpec,
+    Observation,
+    Verdict,
+    evaluate,
+    object_labels,
+)
 from pytest_ureason.judge.detect import DetectorUnavailable
 from pytest_ureason.judge.judges import Judges, shared
 from pytest_ureason.judge.yesno import YesNoJudge
@@ -363,21 +370,6 @@ def _describe_round(record: dict[str, Any]) -> str:
     return line
 
 
-def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
-    """The object classes an instance's assertions name (asked of an open-vocabulary
-    detector in one pass)."""
-    labels: list[str] = []
-    for spec in specs:
-        for key in ("object", "subject"):
-            value = getattr(spec.params, key, None)
-            if isinstance(value, str) and spec.name in _OBJECT_ASSERTIONS:
-                labels.append(value)
-    return list(dict.fromkeys(labels))
-
-
-_OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
-
-
 def needs_run_detector(case: Case) -> bool:
     """Whether a case's image is judged by the run's object detector: a condition that makes
     an image, an object assertion (derived ones too: their verdicts are recorded and tabled),
@@ -385,7 +377,7 @@ def needs_run_detector(case: Case) -> bool:
     return (
         case.condition != "understand"
         and case.instance.detector is None
-        and any(spec.name in _OBJECT_ASSERTIONS for spec in case.instance.expect)
+        and any(spec.name in OBJECT_ASSERTIONS for spec in case.instance.expect)
     )
 
 

@@ -82,9 +82,7 @@ def reasoning_verdict(
         answer = harness.store.get_text(key)
         if answer is None:
             answer = judge.ask([None], [prompt])[0]  # JudgeFailed names the judge
-            harness.store.put_text(
-                key, answer, {"prompt": prompt, **judge.describe("reasoning")}
-            )
+            harness.store.put_text(key, answer, {"prompt": prompt, **judge.describe("reasoning")})
         decision = parse_decision(answer)
         word = {True: "right", False: "wrong", None: "undecided"}[decision.yes]
         return {
