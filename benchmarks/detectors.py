@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pytest_ureason.collect.schema import load_suite
+from pytest_ureason.collect.loader import load_suite
 from pytest_ureason.scene import vocabulary
 from pytest_ureason.scene.grammar import Scene, parse_scene
 from pytest_ureason.scene.render import render_scene

@@ -80,7 +80,7 @@ def build(size: str, device: str, dtype: str) -> tuple[Any, Any]:
 
 def suite_prompts(count: int, folder: Path) -> tuple[Path, list[str]]:
     """A generated arithmetic suite of ``count`` instances, and its prompts in order."""
-    from pytest_ureason.collect.schema import load_suite
+    from pytest_ureason.collect.loader import load_suite
 
     path = folder / "suites" / "bench.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)

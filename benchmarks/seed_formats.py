@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pytest_ureason.collect.formats import sniff  # noqa: E402
-from pytest_ureason.collect.schema import load_suite  # noqa: E402
+from pytest_ureason.collect.loader import load_suite  # noqa: E402
 from pytest_ureason.judge.derive import derive  # noqa: E402
 from pytest_ureason.results import seedstats  # noqa: E402
 

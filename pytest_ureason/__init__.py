@@ -7,7 +7,8 @@ detector or OCR engine.
 from __future__ import annotations
 
 from pytest_ureason.collect.generators import generator
-from pytest_ureason.collect.schema import Instance, load_suite
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import Instance
 
 # The model-judged assertions (clip, vqa, judge) register on import. Every submodule import
 # runs this file first, so the registry is complete wherever it is read.

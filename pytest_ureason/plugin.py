@@ -12,18 +12,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_ureason import options
 from pytest_ureason import settings as settings_mod
 from pytest_ureason.collect.items import CASE_KEY, SETTINGS_KEY, SuiteFile, is_suite_file
+from pytest_ureason.judge.detect import resolve_detector
+from pytest_ureason.judge.judges import JudgeConfig, Judges, shared
+from pytest_ureason.models.base import ModelLoadError, UnifiedModel, get_factory
 from pytest_ureason.models.batching import assign_groups
 from pytest_ureason.record import shard_of
-from pytest_ureason.run.runner import GROUP_KEY, Runner
+from pytest_ureason.run.launcher import shard_label
+from pytest_ureason.run.runner import GROUP_KEY, Runner, needs_run_detector
+from pytest_ureason.run.store import check_store
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.collect.schema import Case
-    from pytest_ureason.judge.judges import JudgeConfig, Judges
-    from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.results.collector import ResultsCollector  # noqa: F401
 
 GROUPS_KEY = pytest.StashKey[dict[str, list["Case"]]]()
@@ -33,7 +37,7 @@ RUNNER_KEY = pytest.StashKey[Runner]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register options and ini keys."""
-    settings_mod.add_options(parser)
+    options.add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -43,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_ureason.run.gpus import pin_worker
 
     pin_worker(config)
-    settings = _shard_paths(config, settings_mod.from_config(config))
+    settings = _shard_paths(config, options.from_config(config))
     config.stash[SETTINGS_KEY] = settings
     config.stash[COLLECTOR_KEY] = None
     config.addinivalue_line("markers", "ureason: a pytest-ureason suite item")
@@ -51,8 +55,6 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("ureason_gate") or config.getoption("ureason_regen_baseline"):
             raise pytest.UsageError("--gate needs --model: a gate compares a model's run")
         return
-    from pytest_ureason.models.base import ModelLoadError, get_factory
-
     try:
         factory = get_factory(settings.model)
         # An adapter may check its options before any item runs (e.g. http: api_key_env).
@@ -85,8 +87,6 @@ def pytest_configure(config: pytest.Config) -> None:
             # (the result is cached in the store, so this is paid once per judge version).
             judges = replace(judges, device="cpu")
         gate_run(judges, settings.accuracy_floor, settings.store, settings.calibration_goldens)
-    from pytest_ureason.run.store import check_store
-
     check_store(settings.store)
     from pytest_ureason.results.collector import ResultsCollector, check_json_path
 
@@ -116,8 +116,6 @@ def _shard_paths(config: pytest.Config, settings: settings_mod.Settings) -> sett
     """``{shard}`` in ``--junitxml`` and ``--ureason-json`` becomes this process's shard
     (``2-of-4``, ``all`` unsharded), so every array task writes its own files (runs before
     pytest's junitxml plugin reads the path)."""
-    from pytest_ureason.run.launcher import shard_label
-
     label = shard_label(settings.shard)
     xmlpath = getattr(config.option, "xmlpath", None)
     if xmlpath and "{shard}" in xmlpath:
@@ -132,11 +130,11 @@ def _shard_paths(config: pytest.Config, settings: settings_mod.Settings) -> sett
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` with a model and a GPU pool: one worker per GPU."""
-    if settings_mod._get(config, "ureason_model") is None:
+    if options.option_value(config, "ureason_model") is None:
         return None
     from pytest_ureason.run.gpus import controller_pool
 
-    return len(controller_pool(config, settings_mod._get(config, "ureason_gpus"))) or None
+    return len(controller_pool(config, options.option_value(config, "ureason_gpus"))) or None
 
 
 def _distributed(config: pytest.Config) -> bool:
@@ -165,12 +163,8 @@ def check_detector_fallback(settings: settings_mod.Settings, needing: int | None
     judges = settings.judges
     if settings.model is None or judges.detector != "auto" or needing == 0:
         return
-    from pytest_ureason.models.base import get_factory
-
     if getattr(get_factory(settings.model), "renders_reference_scenes", False):
         return
-    from pytest_ureason.judge.detect import resolve_detector
-
     name, why = resolve_detector(judges.detector, judges.detector_path)
     if name != "classical":
         return
@@ -206,8 +200,6 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 def judges_line(judges: JudgeConfig) -> str:
     """Which judges the run uses and why (``auto`` names what it picked)."""
-    from pytest_ureason.judge.detect import resolve_detector
-
     name, why = resolve_detector(judges.detector, judges.detector_path)
     clip = f"{judges.clip_model} ({judges.clip_weights})" if judges.clip_weights else "off"
     line = (
@@ -272,8 +264,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
     if not hasattr(config, "workerinput") and not _distributed(config):
-        from pytest_ureason.run.runner import needs_run_detector
-
         cases = [c for item in items if (c := item.stash.get(CASE_KEY, None)) is not None]
         check_detector_fallback(s, sum(needs_run_detector(c) for c in cases))
     groups = assign_groups([item.nodeid for item in items], s.batch_size)
@@ -358,8 +348,6 @@ def ureason_model(pytestconfig: pytest.Config, ureason_runner: Runner) -> Unifie
 def ureason_judges(pytestconfig: pytest.Config) -> Judges:
     """The run's judges (``--detector``, ``--ocr``, ``--clip-*``, ``--judge``), loaded lazily,
     once per worker: ``expect(image, judges=ureason_judges).vqa(...)``."""
-    from pytest_ureason.judge.judges import shared
-
     return shared(pytestconfig.stash[SETTINGS_KEY].judges)
 
 

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_ureason.collect.generators import expand
-from pytest_ureason.collect.schema import Instance, load_suite
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import Instance
 from pytest_ureason.judge.assertions import Observation, evaluate
 from pytest_ureason.reference.solvers import attribute, spatial
 from pytest_ureason.scene import vocabulary

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from pytest_ureason.collect.generators import arithmetic as arithmetic_generator
 from pytest_ureason.collect.generators import expand
 from pytest_ureason.collect.generators import text as text_generator
-from pytest_ureason.collect.schema import Instance, Suite, load_suite
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import Instance, Suite
 from pytest_ureason.judge.assertions import Observation, evaluate, substring_distance
 from pytest_ureason.reference.solvers import Solution
 from pytest_ureason.reference.solvers import arithmetic as arithmetic_solver

@@ -306,7 +306,7 @@ def test_ini_lists_take_commas(toy: pytest.Pytester) -> None:
 
 
 def test_task_all_is_reserved(tmp_path: Path) -> None:
-    from pytest_ureason.collect.schema import load_suite
+    from pytest_ureason.collect.loader import load_suite
 
     suite = load_suite(
         write(

@@ -475,7 +475,7 @@ def test_suite_handwritten_instances_run_and_match(index: int) -> None:
 
 
 def test_suite_file_loads_with_the_project_loader() -> None:
-    suite = pytest.importorskip("pytest_ureason.collect.schema")
+    suite = pytest.importorskip("pytest_ureason.collect.loader")
     loaded = suite.load_suite(SUITE)
     ids = [instance.id for instance in loaded.instances]
     assert ids[:12] == [f"code-{k:03d}" for k in range(1, 13)]

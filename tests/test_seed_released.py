@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ureason.collect.formats import choose_format, sniff
-from pytest_ureason.collect.schema import Instance, Suite, load_suite
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import Instance, Suite
 from pytest_ureason.scene import vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent

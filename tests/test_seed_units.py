@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_ureason.collect.formats import SAFE_ID_CHECK, safe_id, sniff
-from pytest_ureason.collect.schema import load_suite
+from pytest_ureason.collect.formats import safe_id, sniff
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import SAFE_ID
 from pytest_ureason.conditions import extract_refined
 from pytest_ureason.judge.derive import derive, judge_text, read_text
 from pytest_ureason.judge.yesno import parse_decision, render, template_hash
@@ -241,7 +242,7 @@ def test_safe_ids_are_safe_and_distinct(raw: object) -> None:
             safe_id(raw, "id")
         return
     made = safe_id(raw, "id")
-    assert SAFE_ID_CHECK.match(made), made
+    assert SAFE_ID.match(made), made
     if isinstance(raw, str) and made != raw.strip():
         assert safe_id(raw + "/", "id") != made  # an unsafe change keeps ids apart
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pytest_ureason.collect.formats.geneval import expectations
 from pytest_ureason.collect.generators import expand
-from pytest_ureason.collect.schema import load_suite
+from pytest_ureason.collect.loader import load_suite
 from pytest_ureason.reference.model import ReferenceModel
 from pytest_ureason.reference.solvers import solve
 from pytest_ureason.results import irt

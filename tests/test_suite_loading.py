@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ureason.collect.schema import SAFE_ID, load_suite
+from pytest_ureason.collect.loader import load_suite
+from pytest_ureason.collect.schema import SAFE_ID
 from tests.conftest import ARITH_SUITE, write
 
 

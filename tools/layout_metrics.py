@@ -26,6 +26,7 @@ _layer(
     0,
     "record",
     "conditions",
+    "files",
     "vocabulary",
     "scene",
     "render",

@@ -22,7 +22,8 @@ import json
 import sys
 from collections import Counter
 
-from pytest_ureason.collect.schema import claim_ids, load_suite, suite_files
+from pytest_ureason.collect.generators import GeneratorError, expand
+from pytest_ureason.collect.loader import claim_ids, load_suite, suite_files
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
@@ -48,8 +49,6 @@ def cmd_suites(args: argparse.Namespace) -> int:
 
 def cmd_expand(args: argparse.Namespace) -> int:
     """Print a generator's instances as JSON lines."""
-    from pytest_ureason.collect.generators import GeneratorError, expand
-
     try:
         rows = expand(args.name, args.count, args.seed)
     except GeneratorError as exc:

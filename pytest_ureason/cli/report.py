@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from pytest_ureason.collect.loader import load_suite, suite_files
 from pytest_ureason.conditions import condition_order
 from pytest_ureason.results.junit import Results, ResultsError, load_results, missing_from_suites
 from pytest_ureason.results.summary import Summary, format_table
@@ -59,11 +60,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     if results is None:
         return 2
     if args.suites:
-        from pytest_ureason.collect.schema import (  # pydantic: only when asked
-            load_suite,
-            suite_files,
-        )
-
         expected = []
         for path in suite_files(args.suites):
             suite = load_suite(path)

@@ -27,15 +27,8 @@ from typing import Any, NoReturn
 import pytest
 
 from pytest_ureason import record
-from pytest_ureason.collect.schema import (
-    SUITE_SUFFIXES,
-    Case,
-    Instance,
-    Suite,
-    SuiteError,
-    claim_ids,
-    load_suite,
-)
+from pytest_ureason.collect.loader import SUITE_SUFFIXES, claim_ids, load_suite
+from pytest_ureason.collect.schema import Case, Instance, Suite, SuiteError
 from pytest_ureason.settings import Settings
 
 CASE_KEY = pytest.StashKey[Case]()

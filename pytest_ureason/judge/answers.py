@@ -46,6 +46,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pytest_ureason.scene import vocabulary
+
 SYNONYMS: dict[str, str] = {
     "grey": "gray",
     "violet": "purple",
@@ -110,8 +112,6 @@ def _numbers_to_digits(words: list[str]) -> list[str]:
 
 
 def _singular(word: str) -> str:
-    from pytest_ureason.scene import vocabulary
-
     if word.isdigit():
         return word
     found = vocabulary.lookup_object(word)
@@ -130,8 +130,6 @@ def normalise(text: str) -> str:
 def kinds(normal: str) -> dict[str, list[str]]:
     """The words of each kind in a normal form, in order: ``number``, ``color``,
     ``yes/no word``, ``object`` (a multi-word object name such as ``teddy bear`` counts once)."""
-    from pytest_ureason.scene import vocabulary
-
     words = normal.split()
     colors = frozenset(vocabulary.COLOR_NAMES) | OTHER_COLORS
     found: dict[str, list[str]] = {

@@ -23,7 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pytest_ureason.judge.observation import EvidenceCache, Observation
 from pytest_ureason.scene import vocabulary
 
-__all__ = ["EvidenceCache", "Observation", "Verdict", "assertion", "evaluate", "get_assertion"]
+__all__ = [
+    "AssertionSpec",
+    "EvidenceCache",
+    "Observation",
+    "Verdict",
+    "assertion",
+    "evaluate",
+    "get_assertion",
+]
 
 if TYPE_CHECKING:
     from pytest_ureason.judge.detect.classical import Detection
@@ -46,6 +54,25 @@ class Params(BaseModel):
     """Base of every assertion's parameter model: unknown fields are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class AssertionSpec:
+    """One validated ``expect:`` entry: an assertion type's name and its parameters."""
+
+    name: str
+    params: Params
+    #: Derived by :mod:`pytest_ureason.judge.derive` from an expectation sentence, not written.
+    derived: bool = False
+
+    def describe(self) -> str:
+        """Short text form, e.g. ``count(object=apple, op===, value=3)``."""
+        args = ", ".join(f"{k}={v}" for k, v in self.params.model_dump(exclude_none=True).items())
+        return f"{self.name}({args})" + (" [derived]" if self.derived else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The suite-file form of this assertion."""
+        return {self.name: self.params.model_dump(exclude_none=True)}
 
 
 def _object_name(value: str) -> str:
@@ -165,6 +192,22 @@ def get_assertion(name: str) -> AssertionType:
     if name not in _REGISTRY:
         raise KeyError(f"unknown assertion {name!r} (known: {', '.join(sorted(_REGISTRY))})")
     return _REGISTRY[name]
+
+
+#: The assertion types judged by the object detector.
+OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
+
+
+def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
+    """The object classes an instance's assertions name (asked of an open-vocabulary
+    detector in one pass)."""
+    labels: list[str] = []
+    for spec in specs:
+        for key in ("object", "subject"):
+            value = getattr(spec.params, key, None)
+            if isinstance(value, str) and spec.name in OBJECT_ASSERTIONS:
+                labels.append(value)
+    return list(dict.fromkeys(labels))
 
 
 def _boxes(dets: list[Detection]) -> list[list[int]]:

@@ -46,8 +46,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from pytest_ureason.collect.schema import AssertionSpec
-from pytest_ureason.judge.assertions import ColorParams, CountParams, ObjectParams
+from pytest_ureason.judge.assertions import AssertionSpec, ColorParams, CountParams, ObjectParams
 from pytest_ureason.scene import vocabulary
 from pytest_ureason.scene.grammar import NUMBER_WORDS
 

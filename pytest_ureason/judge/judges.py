@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pytest_ureason.judge.detect import DetectorUnavailable, resolve_detector, thresholds
+from pytest_ureason.judge.detect import (
+    DetectorUnavailable,
+    ObjectDetectorBackend,
+    load_detector,
+    resolve_detector,
+    thresholds,
+)
+from pytest_ureason.judge.yesno import YesNoJudge
+from pytest_ureason.models.base import ModelLoadError, UnifiedModel, load_model
 
 if TYPE_CHECKING:
-    from pytest_ureason.judge.detect import ObjectDetectorBackend
     from pytest_ureason.judge.detect.clip import ClipScorer
-    from pytest_ureason.judge.yesno import YesNoJudge
-    from pytest_ureason.models.base import UnifiedModel
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,6 @@ class Judges:
         Raises:
             DetectorUnavailable: its package or weights are missing.
         """
-        from pytest_ureason.judge.detect import load_detector
-
         cfg = self.config
 
         def load() -> ObjectDetectorBackend:
@@ -144,8 +147,6 @@ class Judges:
         Raises:
             DetectorUnavailable: no ``--judge`` given, or the adapter failed to load.
         """
-        from pytest_ureason.judge.yesno import YesNoJudge
-
         cfg = self.config
         return YesNoJudge.of(self.vqa(), cfg.judge_path, dict(cfg.judge_args))
 
@@ -155,8 +156,6 @@ class Judges:
         Raises:
             DetectorUnavailable: the adapter failed to load.
         """
-        from pytest_ureason.judge.yesno import YesNoJudge
-
         cfg = self.config
         if cfg.text_judge is None:
             return None
@@ -193,7 +192,6 @@ def _judge_model(
     Raises:
         DetectorUnavailable: the adapter failed to load (every time, with the same message).
     """
-    from pytest_ureason.models.base import ModelLoadError, load_model
 
     def load() -> UnifiedModel:
         try:

@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 from pytest_ureason.judge.answers import match_answer
 from pytest_ureason.judge.assertions import Params, Verdict, assertion
 from pytest_ureason.judge.observation import Observation
+from pytest_ureason.judge.yesno import bounded, parse_decision
 from pytest_ureason.scene.grammar import NUMBER_WORDS
 
 
@@ -148,8 +149,6 @@ class JudgeParams(Params):
 @assertion("judge", JudgeParams)
 def judge(obs: Observation, p: JudgeParams) -> Verdict:
     """Pass when the judge answers yes (see :mod:`pytest_ureason.judge.yesno`)."""
-    from pytest_ureason.judge.yesno import bounded, parse_decision
-
     answer, who = obs.yesno(p.expect)
     decision = parse_decision(answer)
     flat = " ".join(answer.split())

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_ureason.judge.judges import JudgeConfig, Judges, shared
+from pytest_ureason.judge.yesno import YesNoJudge, model_identity, render
+from pytest_ureason.scene import vocabulary
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.judge.detect.classical import Detection
     from pytest_ureason.judge.detect.ocr import OcrResult
-    from pytest_ureason.judge.yesno import YesNoJudge
 
 
 class EvidenceCache(Protocol):
@@ -149,8 +150,6 @@ class Observation:
         if self._detections is None:
             backend = self.judges.detector()
             if backend.open_vocabulary:
-                from pytest_ureason.scene import vocabulary
-
                 names = [o.name for o in vocabulary.objects()]
                 self.prefetch(names)
                 self._detections = sorted(
@@ -266,8 +265,6 @@ class Observation:
             DetectorUnavailable: no judge at all.
             JudgeFailed: the judge's ``answer`` raised; the message names the judge.
         """
-        from pytest_ureason.judge.yesno import render
-
         judge = self.yesno_judge or self.judges.yesno()
         prompt = render("image", target)
 
@@ -282,8 +279,6 @@ def vqa_key(model: Any, config: JudgeConfig, question: str) -> str:
     """The evidence-cache key of a ``vqa`` judge's answer to ``question``: the judge's name,
     revision, settings, weights path and options, and the question."""
     import json
-
-    from pytest_ureason.judge.yesno import model_identity
 
     full = json.dumps(
         model_identity(model, config.judge_path, dict(config.judge_args)),

@@ -31,6 +31,8 @@ import threading
 from functools import cache
 from pathlib import Path
 
+from pytest_ureason.files import honour_umask
+
 MAX_FILES = 100_000
 #: Files of a model folder whose content decides what the model does: weights, configs,
 #: tokenizers, chat templates and remote code. Others (README, images, logs) are left out.
@@ -80,8 +82,6 @@ def _write_disk(key: tuple[str, int, int], digest: str) -> None:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
         try:
-            from pytest_ureason.files import honour_umask
-
             honour_umask(fd)
             with os.fdopen(fd, "w", encoding="ascii") as fh:
                 fh.write(digest)

@@ -18,10 +18,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from pytest_ureason.conditions import extract_refined
+from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
+from pytest_ureason.scene.grammar import Scene, parse_scene
+
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.scene.grammar import Scene
 
 _TARGET_RE = re.compile(r"^Target description:[ \t]*(?P<target>.*)$", re.MULTILINE)
 _REASONING_RE = re.compile(r"^-----\n(?P<body>[\s\S]*?)\n-----$", re.MULTILINE)
@@ -33,8 +36,6 @@ def is_judge_prompt(question: str) -> bool:
 
 
 def _compare_image(target: Scene, image: Image.Image) -> list[str]:
-    from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
-
     obs = Observation(image)
     lines: list[str] = []
     for g in target.groups:
@@ -77,9 +78,6 @@ def _compare_text(target: Scene, scene: Scene, refined: str) -> list[str]:
 
 def judge_reply(image: Image.Image | None, question: str) -> str:
     """The reference model's reply to a judge evaluation prompt (see the module docstring)."""
-    from pytest_ureason.conditions import extract_refined
-    from pytest_ureason.scene.grammar import parse_scene
-
     found = _TARGET_RE.search(question)
     target_text = found.group("target").strip() if found else ""
     target = parse_scene(target_text)

@@ -31,14 +31,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
 from pytest_ureason.models.base import ModelLoadError
 from pytest_ureason.models.fingerprint import source_fingerprint
+from pytest_ureason.reference.judge import is_judge_prompt, judge_reply
+from pytest_ureason.reference.solvers import Solution, solve
 from pytest_ureason.scene import vocabulary
+from pytest_ureason.scene.grammar import describe, parse_scene
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.reference.solvers import Solution
 
 #: The modules whose source decides what the reference model writes and draws.
 SOURCE_MODULES = (
@@ -86,8 +89,6 @@ class ReferenceModel:
 
     def reason(self, prompts: list[str], seeds: list[int]) -> list[str]:
         """Solve each prompt symbolically and write the reasoning."""
-        from pytest_ureason.reference.solvers import solve
-
         out = []
         for prompt in prompts:
             solution = solve(prompt)
@@ -122,7 +123,6 @@ class ReferenceModel:
         self, prompts: list[str], seeds: list[int], contexts: list[str | None] | None = None
     ) -> list[Image.Image]:
         """Render each prompt (plus its context, if any) literally."""
-        from pytest_ureason.scene.grammar import parse_scene
         from pytest_ureason.scene.render import render_scene
 
         contexts = contexts or [None] * len(prompts)
@@ -136,9 +136,6 @@ class ReferenceModel:
         self, images: list[Image.Image | None], questions: list[str], seeds: list[int]
     ) -> list[str]:
         """Answer each question about its image, or as a text task when there is none."""
-        from pytest_ureason.reference.judge import is_judge_prompt, judge_reply
-        from pytest_ureason.reference.solvers import solve
-
         out = []
         for image, question in zip(images, questions, strict=True):
             if is_judge_prompt(question):
@@ -164,8 +161,6 @@ _REL_RE = re.compile(r"\b(left of|right of|above|below)\b", re.IGNORECASE)
 
 
 def _answer_about(image: Image.Image, question: str) -> str:
-    from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
-
     obs = Observation(image)
     q = question.lower()
     names = [vocabulary.canonical_object(m) for m in vocabulary.object_pattern().findall(q)]
@@ -203,8 +198,6 @@ _ASK_RE = re.compile(r"question\s*:", re.IGNORECASE)
 
 def _answer_from_solution(solution: Solution | None, question: str) -> str:
     """Answer a text question from the scene its solution describes."""
-    from pytest_ureason.scene.grammar import parse_scene
-
     if solution is None:
         return "I don't know."
     scene = parse_scene(solution.refined)
@@ -235,10 +228,6 @@ def _answer_from_solution(solution: Solution | None, question: str) -> str:
 
 def _reflect(image: Image.Image, question: str) -> str:
     """Compare an image with the scene its prompt asks for; reply in the reflection format."""
-    from pytest_ureason.judge.assertions import Observation, RelationParams, evaluate
-    from pytest_ureason.reference.solvers import solve
-    from pytest_ureason.scene.grammar import describe, parse_scene
-
     found = _REFLECT_RE.search(question)
     prompt = found.group("prompt").strip() if found else question
     solution = solve(prompt)

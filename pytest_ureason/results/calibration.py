@@ -19,12 +19,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-if TYPE_CHECKING:
-    from pytest_ureason.judge.judges import JudgeConfig, Judges
+from pytest_ureason.judge.assertions import (
+    AssertionSpec,
+    Observation,
+    evaluate,
+    get_assertion,
+    object_labels,
+)
+from pytest_ureason.judge.detect import (
+    OBJECT_DETECTORS,
+    OCR_BACKENDS,
+    DetectorUnavailable,
+    detector_version,
+)
+from pytest_ureason.judge.judges import JudgeConfig, Judges, shared
 
 DEFAULT_GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "calibration"
 OBJECT_TYPES = ("count", "present", "absent", "color", "relation")
@@ -64,8 +76,6 @@ def load_goldens(folder: str | Path = DEFAULT_GOLDENS) -> list[Golden]:
     Raises:
         CalibrationError: missing folder, malformed line, unknown assertion, bad params.
     """
-    from pytest_ureason.judge.assertions import get_assertion
-
     manifest = Path(folder) / "manifest.jsonl"
     try:
         lines = manifest.read_text(encoding="utf-8").splitlines()
@@ -158,10 +168,6 @@ def calibrate(
     per value of the goldens' field ``by``, e.g. ``perturbation`` or ``renderer``)."""
     from PIL import Image
 
-    from pytest_ureason.collect.schema import AssertionSpec
-    from pytest_ureason.judge.assertions import Observation, evaluate
-    from pytest_ureason.run.runner import object_labels
-
     cells: dict[tuple[str, str], Cell] = {}
     per_image: dict[tuple[str, str], list[float]] = {}  # (family, judge) -> ms per image
     for i, golden in enumerate(goldens):
@@ -210,9 +216,6 @@ def calibrate(
 def cmd_calibrate(args: Any) -> int:
     """``ureason calibrate``: print the calibration table (and write it as JSON)."""
     import sys
-
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.judge.judges import JudgeConfig, Judges
 
     options: dict[str, str] = {}
     for pair in args.judge_arg or []:
@@ -265,8 +268,6 @@ def cmd_calibrate(args: Any) -> int:
 
 def add_parser(sub: Any) -> None:
     """Register ``ureason calibrate`` on the CLI's subparsers."""
-    from pytest_ureason.judge.detect import OBJECT_DETECTORS, OCR_BACKENDS
-
     p = sub.add_parser("calibrate", help="measure the judges' accuracy on the goldens")
     p.add_argument("--detector", default="auto", choices=OBJECT_DETECTORS)
     p.add_argument("--detector-path", default=None, help="local detector weights folder")
@@ -316,8 +317,6 @@ def cache_key(judges: Judges, folder: Path) -> str:
     if judges.detector_name != "classical":
         parts.append(judges.detector().version)
     else:
-        from pytest_ureason.judge.detect import detector_version
-
         parts.append(detector_version("classical"))
     if judges.config.clip_weights is not None:  # CLIP by content, not by file name
         from pytest_ureason.judge.detect.clip import clip_identity
@@ -334,9 +333,6 @@ def gate_run(config: JudgeConfig, floor: float, store: Path, folder: Path | None
         pytest.UsageError: naming each assertion type and judge below the floor, or bad goldens.
     """
     import pytest
-
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.judge.judges import shared
 
     folder = folder or DEFAULT_GOLDENS
     judges = shared(config)

@@ -20,6 +20,7 @@ from pytest_ureason.record import Record
 from pytest_ureason.results import seedstats
 from pytest_ureason.results.seedstats import SeedRow
 from pytest_ureason.results.summary import Summary, format_table
+from pytest_ureason.run.interleaved import count_fixes, format_fixes
 from pytest_ureason.settings import Settings
 
 
@@ -104,8 +105,6 @@ class ResultsCollector:
 
     def _study_lines(self) -> list[str]:
         """Terminal lines of the interleaved fix/break counts and the Gap Score."""
-        from pytest_ureason.run.interleaved import count_fixes, format_fixes
-
         lines = format_fixes(count_fixes(list(self.records.values())))
         if self._gap_scores():
             from pytest_ureason.results.irt import format_scores
@@ -116,8 +115,6 @@ class ResultsCollector:
         return lines
 
     def _study_json(self) -> dict[str, Any]:
-        from pytest_ureason.run.interleaved import count_fixes
-
         out: dict[str, Any] = {}
         fixes = count_fixes(list(self.records.values()))
         if fixes:

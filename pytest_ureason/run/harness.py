@@ -1,22 +1,27 @@
 """Drive a model over groups of cases: reasoning once per instance, batched generation, store.
 
-The harness lives once per worker process. When the first item of a group runs, it prepares
-every case of the group: the reasoning each instance needs (one ``reason`` call per batch,
-shared by ``reasoning`` and ``decontext``), then every missing image (one ``generate`` call per
-batch), each written to the store as soon as its batch returns. Items then only read their
-outcome. A model error or an out-of-memory in one batch halves the batch, so only the inputs
-that fail alone fail (see :func:`pytest_ureason.models.batching.run_batched`).
+The harness lives once per worker process. When the first item of a group runs, the runner
+(:func:`pytest_ureason.run.runner.prepare_group`) takes the group through the condition steps;
+the harness's step is the images: the reasoning each instance needs (one ``reason`` call per
+batch, shared by ``reasoning`` and ``decontext``), then every missing image (one ``generate``
+call per batch), each written to the store as soon as its batch returns. The other steps
+(:mod:`.understand`'s answers, :mod:`.interleaved`'s refinements) build on its public parts:
+:attr:`Harness.identity`, :meth:`Harness.image_key`, :meth:`Harness.generate_batch`,
+:func:`check_outputs` and :func:`record_failure`; the harness never calls them. Items then
+only read their outcome. A model error or an out-of-memory in one batch halves the batch, so
+only the inputs that fail alone fail (see :func:`pytest_ureason.models.batching.run_batched`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -27,7 +32,7 @@ from pytest_ureason.conditions import (
     generation_request,
     refined_by,
 )
-from pytest_ureason.models.base import MODEL_NOTES
+from pytest_ureason.models.base import MODEL_NOTES, Unsupported
 from pytest_ureason.models.batching import BatchStats, Failed, run_batched
 from pytest_ureason.models.fingerprint import content_fingerprint
 from pytest_ureason.run.store import Store, content_key
@@ -118,12 +123,25 @@ def _describe_error(exc: BaseException) -> str:
 def record_failure(outcome: Outcome, method: str, exc: BaseException) -> None:
     """An adapter's ``Unsupported`` (or ``pytest.skip``) skips the item; anything else is an
     error of the item."""
-    from pytest_ureason.models.base import Unsupported
-
     if isinstance(exc, Unsupported | pytest.skip.Exception):
         outcome.unsupported = f"model cannot {method}: {exc}"
     else:
         outcome.error = f"{method}() failed: {_describe_error(exc)}"
+
+
+class SerializedModel:
+    """A model whose ``answer`` holds a lock; every other attribute is the model's own."""
+
+    def __init__(self, model: Any, lock: threading.Lock) -> None:
+        self._model = model
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def answer(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._model.answer(*args, **kwargs)
 
 
 class Harness:
@@ -141,6 +159,9 @@ class Harness:
         extraction: str = "ours",
     ):
         self.model = model
+        #: Held by whoever calls the model: generation (foreground or look-ahead) and the
+        #: model under test judging as its own stand-in (:attr:`judge_model`).
+        self.model_lock = threading.Lock()
         self.rounds = rounds
         #: How ``decontext`` reads the refined prompt (``conditions.EXTRACTIONS``).
         self.extraction = extraction
@@ -153,7 +174,8 @@ class Harness:
         # Everything that can change an output enters the store key: the adapter's own
         # revision and settings, the run's weights (by content: the same weights copied
         # elsewhere reuse the store, weights replaced in place do not) and options.
-        self._identity: dict[str, Any] = {
+        #: What identifies the model's outputs: every store key of its outputs includes it.
+        self.identity: dict[str, Any] = {
             "model": model.name,
             "revision": getattr(model, "revision", "unknown"),
             "settings": getattr(model, "settings", {}),
@@ -161,9 +183,9 @@ class Harness:
             "weights": content_fingerprint(model_path) if model_path else None,
         }
         #: Short hash of everything above: which model, weights and settings made an output.
-        self.fingerprint = content_key(**self._identity)[:16]
+        self.fingerprint = content_key(**self.identity)[:16]
         #: (width, height) the model is asked for, when its settings name one.
-        self.requested_size = requested_size(self._identity["settings"])
+        self.requested_size = requested_size(self.identity["settings"])
         #: Keys of stored images that failed verification and are being made again.
         self._repairing: set[str] = set()
 
@@ -177,7 +199,7 @@ class Harness:
         if problem is None:
             return True
         if key in self._repairing:
-            return True  # made again already; :meth:`_generate` reported it
+            return True  # made again already; :meth:`generate_batch` reported it
         self.store.note_failed("images", self.store.image_path(key), problem)
         self._repairing.add(key)
         return False
@@ -201,16 +223,17 @@ class Harness:
         return f"stored image {self.store.image_path(key)} failed verification: {problem}"
 
     def _reason_key(self, instance: Instance, seed: int) -> str:
-        return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self._identity)
+        return content_key(kind="reason", prompt=instance.prompt, seed=seed, **self.identity)
 
-    def _image_key(self, case: Case, request: GenerationRequest) -> str:
+    def image_key(self, case: Case, request: GenerationRequest) -> str:
+        """The store key of the image ``request`` draws for ``case``."""
         return content_key(
             kind="image",
             condition=case.condition,
             prompt=request.prompt,
             context=request.context,
             seed=case.seed,
-            **self._identity,
+            **self.identity,
         )
 
     def _reasonings(self, cases: list[Case]) -> dict[tuple[str, str, int], str | BaseException]:
@@ -252,14 +275,23 @@ class Harness:
                 self.store.put_text(
                     self._reason_key(instance, seed),
                     result,
-                    {"prompt": instance.prompt, "seed": seed, **self._identity},
+                    {"prompt": instance.prompt, "seed": seed, **self.identity},
                 )
                 found[key] = result
                 self.throughput.reasonings += 1
         return found
 
+    @property
+    def judge_model(self) -> UnifiedModel:
+        """The model under test for judging itself (a stand-in judge): its ``answer`` waits
+        for :attr:`model_lock`, so it never runs while a group is generated ahead."""
+        return cast("UnifiedModel", SerializedModel(self.model, self.model_lock))
+
     def prepare(self, cases: list[Case]) -> None:
-        """Produce the outcome of every case not prepared yet.
+        """Produce the image outcome of every case not prepared yet (the image conditions;
+        for ``interleaved`` the first draft). An ``understand`` case draws no image: its outcome
+        says so (the runner answers those with :func:`pytest_ureason.run.understand.
+        answer_cases`).
 
         If something escapes (an interrupt, a bug), the unfinished outcomes are dropped so
         that nothing half-made is ever read; what reached the store is kept.
@@ -270,24 +302,22 @@ class Harness:
         try:
             self._prepare(todo)
         except BaseException:
-            for case in todo:
-                outcome = self.outcomes.get(case)
-                if (
-                    outcome is not None
-                    and outcome.image_path is None
-                    and not (outcome.error or outcome.unsupported)
-                ):
-                    del self.outcomes[case]
+            self.drop_unfinished(todo)
             raise
 
-    def _prepare(self, todo: list[Case]) -> None:
-        from pytest_ureason.run.interleaved import refine
-        from pytest_ureason.run.understand import answer_cases
+    def drop_unfinished(self, cases: list[Case]) -> None:
+        """Forget the outcomes of ``cases`` that hold neither an image nor a reason why not
+        (after something escaped mid-preparation), so they are made again."""
+        for case in cases:
+            outcome = self.outcomes.get(case)
+            if (
+                outcome is not None
+                and outcome.image_path is None
+                and not (outcome.error or outcome.unsupported)
+            ):
+                del self.outcomes[case]
 
-        understand = [c for c in todo if c.condition == "understand"]
-        todo = [c for c in todo if c.condition != "understand"]
-        if understand:
-            answer_cases(self, understand)
+    def _prepare(self, todo: list[Case]) -> None:
         reasonings = self._reasonings(todo)
         pending: list[tuple[Case, GenerationRequest, str]] = []
         for case in todo:
@@ -311,17 +341,14 @@ class Harness:
                 outcome.error = str(exc)
                 continue
             outcome.drawn_prompt = request.prompt
-            key = self._image_key(case, request)
+            key = self.image_key(case, request)
             if self.stored(key):
                 outcome.image_path = self.store.image_path(key)
                 self.throughput.reused += 1
             else:
                 pending.append((case, request, key))
         if pending:
-            self._generate(pending)
-        interleaved = [c for c in todo if c.condition == "interleaved"]
-        if interleaved:
-            refine(self, interleaved, self.rounds)
+            self.generate_batch(pending)
 
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """One image for a plain test, through the store."""
@@ -333,11 +360,9 @@ class Harness:
             prompt=prompt,
             context=context,
             seed=seed,
-            **self._identity,
+            **self.identity,
         )
         if not self.stored(key):
-            from pytest_ureason.models.base import Unsupported
-
             try:
                 images = self.model.generate([prompt], [seed], [context])
             except Unsupported as exc:
@@ -345,7 +370,7 @@ class Harness:
             check_outputs("generate", images, 1, Image.Image)
             image = images[0]
             self.store.put_image(
-                key, image, {"prompt": prompt, "context": context, "seed": seed, **self._identity}
+                key, image, {"prompt": prompt, "context": context, "seed": seed, **self.identity}
             )
             self.throughput.images += 1
             problem = self._recheck(key)
@@ -354,7 +379,10 @@ class Harness:
         with Image.open(self.store.image_path(key)) as img:
             return img.convert("RGB")
 
-    def _generate(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+    def generate_batch(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
+        """Draw every (case, request, store key) of ``pending`` in batches into the store and
+        set each case's outcome (``image_path``, or why there is none); the case's outcome
+        must exist."""
         from concurrent.futures import ThreadPoolExecutor
 
         from PIL import Image
@@ -389,7 +417,7 @@ class Harness:
                     "seed": case.seed,
                     "instance": case.instance.id,
                     "task": case.instance.task,
-                    **self._identity,
+                    **self.identity,
                 }
                 notes = image.info.get(MODEL_NOTES)  # e.g. "reasoning truncated to 77 tokens"
                 if notes:

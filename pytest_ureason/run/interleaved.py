@@ -26,11 +26,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_ureason.conditions import GenerationRequest
 from pytest_ureason.models.batching import Failed, run_batched
+from pytest_ureason.run.harness import MODEL_ERRORS, Harness, check_outputs, record_failure
+from pytest_ureason.run.store import content_key
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
-    from pytest_ureason.run.harness import Harness
 
 DEFAULT_ROUNDS = 2
 MAX_ROUNDS = 10
@@ -109,10 +111,6 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
     """
     from PIL import Image
 
-    from pytest_ureason.conditions import GenerationRequest
-    from pytest_ureason.run.harness import MODEL_ERRORS, check_outputs, record_failure
-    from pytest_ureason.run.store import content_key
-
     active: list[Case] = []
     for case in cases:
         outcome = harness.outcomes[case]
@@ -143,7 +141,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
                 image=_image_sha(path),
                 prompt=case.instance.prompt,
                 seed=case.seed,
-                **harness._identity,
+                **harness.identity,
             )
             text = harness.store.get_text(keys[case])
             if text is None:
@@ -177,7 +175,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             if isinstance(result, Failed):
                 record_failure(harness.outcomes[case], "answer", result.error)
                 continue
-            harness.store.put_text(keys[case], result, {"kind": "reflection", **harness._identity})
+            harness.store.put_text(keys[case], result, {"kind": "reflection", **harness.identity})
             reflections[case] = result
         refining: list[tuple[Case, GenerationRequest, str]] = []
         for case in active:
@@ -193,7 +191,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             if parsed.satisfied or not parsed.corrected:
                 continue
             request = GenerationRequest(parsed.corrected)
-            key = harness._image_key(case, request)
+            key = harness.image_key(case, request)
             assert outcome.rounds is not None
             outcome.rounds.append({"round": number, "prompt": parsed.corrected, "with_plan": False})
             if harness.stored(key):
@@ -204,7 +202,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
                 continue
             refining.append((case, request, key))
         if refining:
-            harness._generate(refining)
+            harness.generate_batch(refining)
             for case, request, _ in refining:
                 outcome = harness.outcomes[case]
                 if outcome.rounds and outcome.error is None and outcome.image_path is not None:

@@ -47,14 +47,11 @@ from pytest_ureason.judge.yesno import bounded, model_identity, parse_decision
 from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.run.store import content_key
 
-#: The run's :class:`~pytest_ureason.run.runner.Runner` (its ``settings`` and ``harness``);
-#: not imported here, the runner imports this module's caller.
-Runner = Any
-
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
     from pytest_ureason.models.base import UnifiedModel
-    from pytest_ureason.run.harness import Outcome
+    from pytest_ureason.run.harness import Harness, Outcome
+    from pytest_ureason.settings import Settings
 
 
 def expectation(case: Case) -> str | None:
@@ -103,7 +100,7 @@ class _Verdict:
         return words[0] if self.decision.yes else words[1]
 
 
-def _judge(runner: Runner, stage: Stage, kind: str) -> _Judge | None:
+def _judge(harness: Harness, settings: Settings, stage: Stage, kind: str) -> _Judge | None:
     """The judge model of a stage, with the script's token limit and temperature set; None
     when a reasoning protocol has no ``--text-judge``.
 
@@ -112,12 +109,12 @@ def _judge(runner: Runner, stage: Stage, kind: str) -> _Judge | None:
     """
     from pytest_ureason.judge.judges import shared
 
-    cfg = runner.settings.judges
+    cfg = settings.judges
     if kind == "image" and cfg.judge is None:
-        model = runner.harness.model
+        model = harness.judge_model
         label = f"{model.name}@{getattr(model, 'revision', '?')} (stand-in: the model under test)"
         note = "not applied: the model under test judges as stand-in (pass --judge)"
-        return _Judge(model, label, model_identity(model), note)
+        return _Judge(model, label, model_identity(harness.model), note)
     if kind == "image":
         flag, name, path, args = "--judge", cfg.judge, cfg.judge_path, cfg.judge_args
     else:
@@ -141,13 +138,17 @@ def _digest(path: Path | None, memo: dict[Path, str]) -> str | None:
 
 
 def _ask(
-    runner: Runner, judge: _Judge, stage: Stage, jobs: list[tuple[Path | None, str]]
+    harness: Harness,
+    settings: Settings,
+    judge: _Judge,
+    stage: Stage,
+    jobs: list[tuple[Path | None, str]],
 ) -> list[str | BaseException]:
     """The judge's replies to ``(image or None, prompt)`` jobs: stored ones read back, the
     others asked in batches and stored."""
     from pytest_ureason.run.harness import MODEL_ERRORS
 
-    store = runner.harness.store
+    store = harness.store
     memo: dict[Path, str] = {}
     keys = [
         content_key(
@@ -183,7 +184,7 @@ def _ask(
             raise TypeError(f"judge {judge.label}: answer() must return {len(batch)} answers")
         return [str(a) for a in answers]
 
-    results = run_batched(ask, todo, runner.settings.batch_size, catch=MODEL_ERRORS)
+    results = run_batched(ask, todo, settings.batch_size, catch=MODEL_ERRORS)
     for i, result in zip(todo, results, strict=True):
         if isinstance(result, Failed):
             out[i] = result.error
@@ -217,7 +218,7 @@ def _text(verdict: _Verdict, reply: str | BaseException) -> str | None:
 
 
 def judge_images(
-    runner: Runner, protocol: PaperProtocol, cases: list[Case]
+    harness: Harness, settings: Settings, protocol: PaperProtocol, cases: list[Case]
 ) -> dict[Case, _Verdict]:
     """The verdicts of ``protocol`` on the images of ``cases`` it judges (see the module
     docstring)."""
@@ -226,7 +227,7 @@ def judge_images(
     todo: list[tuple[Case, str, Path, str]] = []
     for case in cases:
         family = family_of(case.instance.tags, protocol.name)
-        outcome = runner.harness.outcomes.get(case)
+        outcome = harness.outcomes.get(case)
         target = expectation(case)
         if family is None or target is None or outcome is None or outcome.image_path is None:
             continue
@@ -236,7 +237,7 @@ def judge_images(
         mine = [t for t in todo if t[1] == family]
         stages = protocol.stages(family)
         try:
-            judges = [_judge(runner, s, "image") for s in stages]
+            judges = [_judge(harness, settings, s, "image") for s in stages]
         except DetectorUnavailable as exc:
             for case, *_ in mine:
                 verdicts[case].error = str(exc)
@@ -245,7 +246,11 @@ def judge_images(
         assert j1 is not None
         prompts = [first.template.fill(description=t) for *_, t in mine]
         replies = _ask(
-            runner, j1, first, [(path, p) for (_, _, path, _), p in zip(mine, prompts, strict=True)]
+            harness,
+            settings,
+            j1,
+            first,
+            [(path, p) for (_, _, path, _), p in zip(mine, prompts, strict=True)],
         )
         second: list[tuple[Case, str, str]] = []  # (case, stage-2 prompt, stage-1 reply)
         for (case, _, _, target), prompt, reply in zip(mine, prompts, replies, strict=True):
@@ -271,7 +276,7 @@ def judge_images(
             continue
         j2 = judges[1]
         assert j2 is not None
-        replies2 = _ask(runner, j2, stages[1], [(None, p) for _, p, _ in second])
+        replies2 = _ask(harness, settings, j2, stages[1], [(None, p) for _, p, _ in second])
         for (case, prompt, _), reply in zip(second, replies2, strict=True):
             v = verdicts[case]
             v.stages.append(_stage_record(stages[1], j2, prompt, _text(v, reply)))
@@ -283,7 +288,7 @@ def judge_images(
 
 
 def judge_reasoning(
-    runner: Runner, protocol: PaperProtocol, cases: list[Case]
+    harness: Harness, settings: Settings, protocol: PaperProtocol, cases: list[Case]
 ) -> dict[Case, _Verdict]:
     """The verdicts of a reasoning protocol on the reasoning of ``cases`` (items of its
     records under a condition with reasoning)."""
@@ -292,7 +297,7 @@ def judge_reasoning(
     todo: list[tuple[Case, str, str]] = []
     for case in cases:
         family = family_of(case.instance.tags, protocol.name)
-        outcome: Outcome | None = runner.harness.outcomes.get(case)
+        outcome: Outcome | None = harness.outcomes.get(case)
         target = expectation(case)
         if (
             family is None
@@ -310,7 +315,7 @@ def judge_reasoning(
         return verdicts
     stage = protocol.stages(todo[0][1])[0]
     try:
-        judge = _judge(runner, stage, "reasoning")
+        judge = _judge(harness, settings, stage, "reasoning")
     except DetectorUnavailable as exc:
         for v in verdicts.values():
             v.error = str(exc)
@@ -319,7 +324,7 @@ def judge_reasoning(
         for v in verdicts.values():
             v.error = "a reasoning protocol needs --text-judge MODEL"
         return verdicts
-    replies = _ask(runner, judge, stage, [(None, p) for _, _, p in todo])
+    replies = _ask(harness, settings, judge, stage, [(None, p) for _, _, p in todo])
     for (case, _, prompt), reply in zip(todo, replies, strict=True):
         v = verdicts[case]
         v.stages.append(_stage_record(stage, judge, prompt, _text(v, reply)))
@@ -330,34 +335,34 @@ def judge_reasoning(
     return verdicts
 
 
-def _protocols(runner: Runner) -> tuple[list[PaperProtocol], list[PaperProtocol]]:
-    cfg = runner.settings.judges
+def _protocols(settings: Settings) -> tuple[list[PaperProtocol], list[PaperProtocol]]:
+    cfg = settings.judges
     images = [load(spec, "image") for spec in cfg.judge_protocols]
     texts = [load(spec, "reasoning") for spec in cfg.text_judge_protocols]
     return images, texts
 
 
-def prefetch(runner: Runner, cases: list[Case]) -> None:
+def prefetch(harness: Harness, settings: Settings, cases: list[Case]) -> None:
     """Ask every paper protocol's judge about a prepared group, batched (the replies are
     stored; the items read them)."""
-    images, texts = _protocols(runner)
+    images, texts = _protocols(settings)
     for protocol in images:
-        judge_images(runner, protocol, cases)
+        judge_images(harness, settings, protocol, cases)
     for protocol in texts:
-        judge_reasoning(runner, protocol, cases)
+        judge_reasoning(harness, settings, protocol, cases)
 
 
-def record(runner: Runner, case: Case, props: list[Any]) -> None:
+def record(harness: Harness, settings: Settings, case: Case, props: list[Any]) -> None:
     """The item's verdicts under the paper protocols, as its properties."""
-    images, texts = _protocols(runner)
+    images, texts = _protocols(settings)
     for protocol in images:
-        found = judge_images(runner, protocol, [case]).get(case)
+        found = judge_images(harness, settings, protocol, [case]).get(case)
         if found is not None:
             props.append((prop.PAPER_VERDICT, found.word(("yes", "no"))))
             props.append((prop.PAPER_PROTOCOL, protocol.label))
             props.append((prop.PAPER_EVIDENCE, _json(found.to_json(("yes", "no")))))
     for protocol in texts:
-        found = judge_reasoning(runner, protocol, [case]).get(case)
+        found = judge_reasoning(harness, settings, protocol, [case]).get(case)
         if found is not None:
             props.append((prop.PAPER_REASONING_VERDICT, found.word(("right", "wrong"))))
             props.append((prop.PAPER_REASONING_PROTOCOL, protocol.label))

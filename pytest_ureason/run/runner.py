@@ -8,9 +8,9 @@ assertions; the verdicts go into the item's junit properties.
 Look-ahead (``--lookahead on``, the default in one process): once a group is prepared, the next
 group of the run's order is generated on a background thread while this group's items are
 judged, so the model and the judges work at the same time. One group at most is ahead; the
-model is used by one thread at a time (a lock around every model call); a failure in the
-background is not kept: the group is prepared again in the foreground when its first item
-runs, where the failure is recorded as usual.
+model is used by one thread at a time (the harness' model lock, also held by the model under
+test when it judges as its own stand-in); a failure in the background is not kept: the group
+is prepared again in the foreground when its first item runs, where it is recorded as usual.
 """
 
 from __future__ import annotations
@@ -18,28 +18,40 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_ureason import record as prop
 from pytest_ureason.collect.items import CASE_KEY, VerdictFailure, not_judged
 from pytest_ureason.collect.schema import Case
+from pytest_ureason.judge.assertions import (
+    OBJECT_ASSERTIONS,
+    AssertionSpec,
+    Observation,
+    Verdict,
+    evaluate,
+    object_labels,
+)
+from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.judges import Judges, shared
+from pytest_ureason.judge.yesno import YesNoJudge
+from pytest_ureason.models.base import ModelLoadError, load_model
+from pytest_ureason.run import score as judging
 from pytest_ureason.run.harness import Harness, Outcome
+from pytest_ureason.run.interleaved import refine, rounds_made
+from pytest_ureason.run.prefetch import prefetch
+from pytest_ureason.run.store import Store, StoredEvidence
+from pytest_ureason.run.understand import answer_cases, score_answer
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from pytest_ureason.collect.schema import AssertionSpec
-    from pytest_ureason.judge.assertions import Verdict
-    from pytest_ureason.judge.judges import Judges
-    from pytest_ureason.judge.yesno import YesNoJudge
-    from pytest_ureason.models.base import UnifiedModel
     from pytest_ureason.settings import Settings
 
 GROUP_KEY = pytest.StashKey[str]()
@@ -62,7 +74,6 @@ class Runner:
         self.lookahead = lookahead
         self._order = {key: i for i, key in enumerate(groups)}
         self._keys = list(groups)
-        self._model_lock = threading.Lock()
         self._ahead: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future[None]] = {}
         self._started: set[str] = set()  # groups generated or being generated
@@ -104,9 +115,6 @@ class Runner:
             pytest.fail.Exception: the model could not be loaded (same message every time).
         """
         if self._harness is None and self._load_error is None:
-            from pytest_ureason.models.base import ModelLoadError, load_model
-            from pytest_ureason.run.store import Store
-
             assert self.settings.model is not None
             try:
                 model = load_model(
@@ -156,7 +164,7 @@ class Runner:
     def generate_one(self, prompt: str, seed: int = 0, context: str | None = None) -> Image.Image:
         """An image of ``prompt`` from the model under test (the ``generate`` fixture)."""
         harness = self.harness
-        with self._model_lock:  # not while a group is generated ahead
+        with harness.model_lock:  # not while a group is generated ahead
             return harness.generate_one(prompt, seed, context)
 
     def outcome(self, item: pytest.Item) -> Outcome:
@@ -171,17 +179,16 @@ class Runner:
             except Exception:  # prepared again below, where the failure is recorded
                 pass
         if case not in harness.outcomes or key not in self._judged:
-            from pytest_ureason.run.score import prefetch
-
             group = self.groups.get(key, [case])
             group = group if case in group else [case, *group]
             if any(c not in harness.outcomes for c in group):
-                with self._model_lock:
-                    harness.prepare(group)
+                with harness.model_lock:
+                    prepare_group(harness, group)
             self._started.add(key)
             self._judged.add(key)
             self._look_ahead(key)
-            prefetch(self, group)  # the group's judge calls, batched and cached
+            # the group's judge calls, batched and cached
+            prefetch(harness, shared(self.settings.judges), self.settings, group)
         return harness.outcomes[case]
 
     def _look_ahead(self, key: str) -> None:
@@ -198,8 +205,8 @@ class Runner:
         self._started.add(nxt)
 
         def prepare() -> None:
-            with self._model_lock:
-                harness.prepare(group)
+            with harness.model_lock:
+                prepare_group(harness, group)
 
         self._pending[nxt] = self._ahead.submit(prepare)
 
@@ -217,23 +224,7 @@ class Runner:
         Raises:
             DetectorUnavailable: ``--judge`` could not be loaded.
         """
-        from pytest_ureason.judge.judges import shared
-        from pytest_ureason.judge.yesno import YesNoJudge, model_identity
-
-        if self.settings.judges.judge is not None:
-            return shared(self.settings.judges).yesno()
-        s = self.settings
-        model = self.harness.model
-        identity = model_identity(model, s.model_path, s.model_args)
-        return YesNoJudge(
-            cast("UnifiedModel", _Serialized(model, self._model_lock)), identity, True
-        )
-
-    def text_judge(self) -> YesNoJudge | None:
-        """``--text-judge`` as a yes/no judge of reasoning, None when not given."""
-        from pytest_ureason.judge.judges import shared
-
-        return shared(self.settings.judges).text_judge()
+        return judging.yesno_judge(self.harness, shared(self.settings.judges), self.settings)
 
     def judges_for(self, required: str | None) -> Judges:
         """The run's judges, or those of the detector an instance requires.
@@ -241,10 +232,6 @@ class Runner:
         Raises:
             pytest.skip.Exception: the run names another detector than the one required.
         """
-        from dataclasses import replace
-
-        from pytest_ureason.judge.judges import shared
-
         config = self.settings.judges
         if required is None or required == config.detector:
             return shared(config)
@@ -292,8 +279,6 @@ class Runner:
         if outcome.refined_method is not None:
             props.append((prop.REFINED_METHOD, outcome.refined_method))
         if outcome.rounds is not None:
-            from pytest_ureason.run.interleaved import rounds_made
-
             props.append((prop.ROUNDS, rounds_made(outcome.rounds)))
             props.append((prop.INTERLEAVED, _rounds_json(outcome.rounds)))
         if outcome.unsupported is not None:
@@ -309,15 +294,15 @@ class Runner:
         notes = _model_notes(outcome.image_path)
         if notes:
             props.append((prop.MODEL_NOTES, notes))
-        from pytest_ureason.run import score as judging
-
         verdicts = self._judge(case, outcome.image_path, props)
         failed = [v for v in judging.deciding(case, verdicts, self.settings) if not v.passed]
         props.append((prop.DETECTORS, ",".join(sorted({v.detector for v in verdicts}))))
         flags = judging.advisory(case, self.settings)
         pairs = zip(verdicts, case.instance.expect, flags, strict=True)
         props.append((prop.VERDICTS, json.dumps([_verdict_json(*t) for t in pairs])))
-        judging.record(self, case, outcome, verdicts, props)  # judge vs derived; reasoning verdict
+        # judge vs derived; reasoning verdict
+        judges = shared(self.settings.judges)
+        judging.record(self.harness, judges, self.settings, case, outcome, verdicts, props)
         undecided = [v for v in verdicts if not v.decided]
         if undecided:  # a judge answer without a verdict: an error, never a pass or a fail
             props.append((prop.REASON, "; ".join(v.reason for v in undecided)))
@@ -351,10 +336,6 @@ class Runner:
         """Evaluate the instance's assertions on a stored image."""
         from PIL import Image
 
-        from pytest_ureason.judge.assertions import Observation, evaluate
-        from pytest_ureason.judge.detect import DetectorUnavailable
-        from pytest_ureason.run.store import StoredEvidence
-
         data = path.read_bytes()
         with Image.open(io.BytesIO(data)) as img:
             image = img.convert("RGB")
@@ -382,14 +363,11 @@ class Runner:
 
     def _draft_passed(self, case: Case, path: Path, props: list[tuple[str, object]]) -> bool:
         """Whether the interleaved condition's first draft passes the assertions."""
-        from pytest_ureason.run.score import deciding
-
-        return all(v.passed for v in deciding(case, self._judge(case, path, props), self.settings))
+        verdicts = self._judge(case, path, props)
+        return all(v.passed for v in judging.deciding(case, verdicts, self.settings))
 
     def _score_answer(self, case: Case, outcome: Outcome, props: list[tuple[str, object]]) -> None:
         """Score an ``understand`` item's text answer; raise on a wrong answer."""
-        from pytest_ureason.run.understand import score_answer
-
         instance = case.instance
         reply = outcome.answer or ""
         verdict = score_answer(reply, instance.answer or "", instance.accept)
@@ -402,20 +380,30 @@ class Runner:
             raise VerdictFailure(verdict.reason)
 
 
-class _Serialized:
-    """The model under test as its own stand-in judge: ``answer`` waits for the run's model
-    lock, so judging never calls the model while the next group is generated ahead."""
+def prepare_group(harness: Harness, cases: list[Case]) -> None:
+    """Take the cases of a group not prepared yet through the condition steps, in order: the
+    ``understand`` answers (:func:`~pytest_ureason.run.understand.answer_cases`), the images of
+    the image conditions (:meth:`Harness.prepare`, reasoning first), then the ``interleaved``
+    refinements (:func:`~pytest_ureason.run.interleaved.refine`, ``harness.rounds`` rounds).
 
-    def __init__(self, model: Any, lock: threading.Lock) -> None:
-        self._model = model
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
-
-    def answer(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return self._model.answer(*args, **kwargs)
+    If something escapes (an interrupt, a bug), the unfinished outcomes are dropped so that
+    nothing half-made is ever read; what reached the store is kept.
+    """
+    todo = [c for c in cases if c not in harness.outcomes]
+    if not todo:
+        return
+    try:
+        understand = [c for c in todo if c.condition == "understand"]
+        if understand:
+            answer_cases(harness, understand)
+        drawn = [c for c in todo if c.condition != "understand"]
+        harness.prepare(drawn)
+        interleaved = [c for c in drawn if c.condition == "interleaved"]
+        if interleaved:
+            refine(harness, interleaved, harness.rounds)
+    except BaseException:
+        harness.drop_unfinished(todo)
+        raise
 
 
 def _rounds_json(rounds: list[dict[str, Any]], limit: int = 16000) -> str:
@@ -441,21 +429,6 @@ def _describe_round(record: dict[str, Any]) -> str:
     return line
 
 
-def object_labels(specs: tuple[AssertionSpec, ...]) -> list[str]:
-    """The object classes an instance's assertions name (asked of an open-vocabulary
-    detector in one pass)."""
-    labels: list[str] = []
-    for spec in specs:
-        for key in ("object", "subject"):
-            value = getattr(spec.params, key, None)
-            if isinstance(value, str) and spec.name in _OBJECT_ASSERTIONS:
-                labels.append(value)
-    return list(dict.fromkeys(labels))
-
-
-_OBJECT_ASSERTIONS = ("count", "present", "absent", "color", "relation")
-
-
 def needs_run_detector(case: Case) -> bool:
     """Whether a case's image is judged by the run's object detector: a condition that makes
     an image, an object assertion (derived ones too: their verdicts are recorded and tabled),
@@ -463,7 +436,7 @@ def needs_run_detector(case: Case) -> bool:
     return (
         case.condition != "understand"
         and case.instance.detector is None
-        and any(spec.name in _OBJECT_ASSERTIONS for spec in case.instance.expect)
+        and any(spec.name in OBJECT_ASSERTIONS for spec in case.instance.expect)
     )
 
 

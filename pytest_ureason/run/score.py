@@ -1,11 +1,5 @@
-"""Yes/no judge calls for a group of items, batched and cached; the reasoning verdict.
+"""One item's verdict beyond its assertions: the reasoning verdict, and which verdicts decide.
 
-When a group's images are ready, :func:`prefetch` asks the yes/no judge about every image of
-the group that has a ``judge`` assertion, one ``answer`` call per batch (``--batch-size``),
-and caches each full answer beside the image's other evidence (keyed by image bytes, judge
-identity, template hash and prompt), so items only read it and a rerun asks nothing again.
-The judge is ``--judge MODEL``, else the model under test as stand-in. The ``--judge``
-model's answers to a group's ``vqa`` questions are prefetched the same way.
 
 The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expectation sentence
 says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
@@ -14,6 +8,9 @@ derived assertions checked against the refined prompt extracted from the reasoni
 with the same strict grammar (:func:`pytest_ureason.judge.derive.judge_text`): a refined prompt
 outside the grammar leaves the verdict ``undecided``, never a guess from a partial reading.
 Without a text judge or derived assertions it is ``undecided`` too.
+
+The functions take ``(harness, judges, settings)`` (the run's :class:`~pytest_ureason.judge.
+judges.Judges`), never the runner; a group's batched judge calls are :mod:`.prefetch`'s.
 
 **Outcome**: for items of the seed formats the yes/no judge alone decides pass or fail (the
 papers' number, also the 2x2's image right/wrong); derived assertions still run, are
@@ -24,26 +21,26 @@ table, and a failing one is named in the item's reason and ``ureason_advisory`` 
 
 from __future__ import annotations
 
-import hashlib
-import io
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.collect.items import VerdictFailure, not_judged
 from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
-from pytest_ureason.judge.observation import valid_answer, valid_text
-from pytest_ureason.judge.yesno import YesNoJudge, parse_decision, render
-from pytest_ureason.models.batching import Failed, run_batched
+from pytest_ureason.judge.derive import judge_text
+from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.judges import Judges
+from pytest_ureason.judge.yesno import (
+    JudgeFailed,
+    YesNoJudge,
+    model_identity,
+    parse_decision,
+    render,
+)
 from pytest_ureason.run import paper
+from pytest_ureason.run.harness import Harness, Outcome
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from pytest_ureason.collect.schema import Case
     from pytest_ureason.judge.assertions import Verdict
-    from pytest_ureason.run.harness import Outcome
-    from pytest_ureason.run.runner import Runner
     from pytest_ureason.settings import Settings
 
 
@@ -55,147 +52,22 @@ def expectation(case: Case) -> str | None:
     return None
 
 
-Job = tuple[Path, Any, str, str]  # (image file, its evidence cache, key, question or prompt)
+def yesno_judge(harness: Harness, judges: Judges, settings: Settings) -> YesNoJudge:
+    """The yes/no judge of ``judge`` assertions: ``--judge``, else the model under test as
+    stand-in.
 
-
-def _add_jobs(
-    jobs: dict[tuple[str, str], Job],
-    runner: Runner,
-    outcome: Outcome,
-    key: str,
-    text: str,
-    digests: dict[Path, str],
-    valid: Callable[[Any], bool],
-) -> None:
-    """Queue ``text`` about the outcome's image (and interleaved draft) under ``key``, unless
-    the evidence cache of that image already holds an answer that ``valid`` accepts;
-    ``digests`` memoises file hashes."""
-    from pytest_ureason.run.store import StoredEvidence
-
-    for path in {outcome.image_path, outcome.draft_path} - {None}:
-        assert path is not None
-        if path not in digests:
-            digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-        digest = digests[path]
-        evidence = StoredEvidence(runner.harness.store, digest)
-        if (digest, key) not in jobs and evidence.load(key, valid) is None:
-            jobs[(digest, key)] = (path, evidence, key, text)
-
-
-def _images(batch: list[Job]) -> list[Image.Image | None]:
-    """The images of a batch of jobs, read from their files."""
-    from PIL import Image
-
-    images: list[Image.Image | None] = []
-    for path, _, _, _ in batch:
-        with Image.open(io.BytesIO(path.read_bytes())) as img:
-            images.append(img.convert("RGB"))
-    return images
-
-
-def _image_jobs(runner: Runner, judge: YesNoJudge, cases: list[Case]) -> list[Job]:
-    jobs: dict[tuple[str, str], Job] = {}
-    digests: dict[Path, str] = {}
-    for case in cases:
-        outcome = runner.harness.outcomes.get(case)
-        target = expectation(case)
-        if outcome is None or outcome.image_path is None or target is None:
-            continue
-        prompt = render("image", target)
-        key = judge.key("image", prompt)
-        _add_jobs(jobs, runner, outcome, key, prompt, digests, valid_answer)
-    return list(jobs.values())
-
-
-def prefetch(runner: Runner, cases: list[Case]) -> None:
-    """Ask the judges about a prepared group in batches (see the module docstring).
-
-    A batch that fails is left uncached: its items ask again one by one and report the error.
+    Raises:
+        DetectorUnavailable: ``--judge`` could not be loaded.
     """
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.run.harness import MODEL_ERRORS
-
-    cfg = runner.settings.judges
-    if cfg.judge_protocols or cfg.text_judge_protocols:
-        paper.prefetch(runner, cases)  # the papers' protocols, beside ours
-    _prefetch_vqa(runner, cases)
-    if not any(expectation(c) for c in cases):
-        _prefetch_reasoning(runner, cases)
-        return
-    try:
-        judge = runner.yesno_judge()
-    except DetectorUnavailable:
-        _prefetch_reasoning(runner, cases)
-        return  # the items skip with the reason
-    jobs = _image_jobs(runner, judge, cases)
-
-    def ask(batch: list[Job]) -> list[str]:
-        return judge.ask(_images(batch), [j[3] for j in batch])
-
-    size, counts = runner.settings.batch_size, runner.harness.throughput
-    results = run_batched(ask, jobs, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
-    for job, answer in zip(jobs, results, strict=True):
-        if not isinstance(answer, Failed):
-            job[1].save(job[2], {"text": answer})
-    _prefetch_reasoning(runner, cases)
+    if judges.config.judge is not None:
+        return judges.yesno()
+    identity = model_identity(harness.model, settings.model_path, settings.model_args)
+    return YesNoJudge(harness.judge_model, identity, stand_in=True)
 
 
-def _prefetch_vqa(runner: Runner, cases: list[Case]) -> None:
-    """Ask the ``--judge`` model every ``vqa`` question of a group, one ``answer`` call per
-    batch, into the evidence cache that :meth:`Observation.vqa` reads (same key)."""
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.judge.judges import shared
-    from pytest_ureason.judge.observation import vqa_key
-    from pytest_ureason.run.harness import MODEL_ERRORS
-
-    wanted = [c for c in cases if any(spec.name == "vqa" for spec in c.instance.expect)]
-    if not wanted:
-        return
-    judges = shared(runner.settings.judges)
-    try:
-        model = judges.vqa()
-    except DetectorUnavailable:
-        return  # the items skip with the reason
-    harness = runner.harness
-    jobs: dict[tuple[str, str], Job] = {}
-    digests: dict[Path, str] = {}
-    for case in wanted:
-        outcome = harness.outcomes.get(case)
-        if outcome is None or outcome.image_path is None:
-            continue
-        for spec in case.instance.expect:
-            if spec.name == "vqa":
-                question = str(getattr(spec.params, "question", ""))
-                key = vqa_key(model, judges.config, question)
-                _add_jobs(jobs, runner, outcome, key, question, digests, valid_text)
-    todo = list(jobs.values())
-
-    def ask(batch: list[Job]) -> list[str]:
-        answers = model.answer(_images(batch), [j[3] for j in batch], [0] * len(batch))
-        if not isinstance(answers, list) or len(answers) != len(batch):
-            raise TypeError(f"judge {model.name!r}: answer() must return {len(batch)} answers")
-        return [str(a) for a in answers]
-
-    size, counts = runner.settings.batch_size, harness.throughput
-    results = run_batched(ask, todo, size, catch=MODEL_ERRORS, on_batch=_counter(counts, vqa=True))
-    for job, answer in zip(todo, results, strict=True):
-        if not isinstance(answer, Failed):  # a failed batch: its items ask again, one by one
-            job[1].save(job[2], answer)
-
-
-def _counter(counts: Any, vqa: bool = False) -> Any:
-    def count(n: int) -> None:
-        if vqa:
-            counts.vqa_calls += 1
-            counts.vqa_judged += n
-        else:
-            counts.judge_calls += 1
-            counts.judged += n
-
-    return count
-
-
-def _reasoning_prompt(case: Case, outcome: Outcome | None) -> str | None:
+def reasoning_prompt(case: Case, outcome: Outcome | None) -> str | None:
+    """The text judge's prompt about a case's reasoning, None when it has no reasoning verdict
+    (no reasoning condition, no expectation sentence, or no reasoning made)."""
     target = expectation(case)
     if case.condition not in NEEDS_REASONING or target is None or outcome is None:
         return None
@@ -204,51 +76,21 @@ def _reasoning_prompt(case: Case, outcome: Outcome | None) -> str | None:
     return render("reasoning", target, outcome.reasoning)
 
 
-def _prefetch_reasoning(runner: Runner, cases: list[Case]) -> None:
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.run.harness import MODEL_ERRORS
-
-    try:
-        judge = runner.text_judge()
-    except DetectorUnavailable:
-        return
-    if judge is None:
-        return
-    store = runner.harness.store
-    prompts: dict[str, str] = {}
-    for case in cases:
-        prompt = _reasoning_prompt(case, runner.harness.outcomes.get(case))
-        if prompt is not None:
-            key = judge.key("reasoning", prompt)
-            if store.get_text(key) is None:
-                prompts[key] = prompt
-    keys = list(prompts)
-
-    def ask(batch: list[str]) -> list[str]:
-        return judge.ask([None] * len(batch), [prompts[k] for k in batch])
-
-    size, counts = runner.settings.batch_size, runner.harness.throughput
-    results = run_batched(ask, keys, size, catch=MODEL_ERRORS, on_batch=_counter(counts))
-    for key, answer in zip(keys, results, strict=True):
-        if not isinstance(answer, Failed):
-            store.put_text(key, answer, {"prompt": prompts[key], **judge.describe("reasoning")})
-
-
-def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str, Any] | None:
+def reasoning_verdict(
+    harness: Harness, judges: Judges, case: Case, outcome: Outcome
+) -> dict[str, Any] | None:
     """Whether the reasoning reached the expectation: ``{"verdict": "right" | "wrong" |
     "undecided", "by": ..., "reason": ...}``; None for items that have no reasoning verdict."""
-    prompt = _reasoning_prompt(case, outcome)
+    prompt = reasoning_prompt(case, outcome)
     if prompt is None or outcome.reasoning is None:
         return None
-    judge = runner.text_judge()
+    judge = judges.text_judge()
     if judge is not None:
         key = judge.key("reasoning", prompt)
-        answer = runner.harness.store.get_text(key)
+        answer = harness.store.get_text(key)
         if answer is None:
             answer = judge.ask([None], [prompt])[0]  # JudgeFailed names the judge
-            runner.harness.store.put_text(
-                key, answer, {"prompt": prompt, **judge.describe("reasoning")}
-            )
+            harness.store.put_text(key, answer, {"prompt": prompt, **judge.describe("reasoning")})
         decision = parse_decision(answer)
         word = {True: "right", False: "wrong", None: "undecided"}[decision.yes]
         return {
@@ -257,8 +99,6 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
             "template": judge.describe("reasoning")["template"],
             "reason": answer[-500:],
         }
-    from pytest_ureason.judge.derive import judge_text
-
     derived = tuple(s for s in case.instance.expect if s.derived)
     if not derived:
         reason = "no --text-judge and no derived assertion to check the reasoning with"
@@ -328,23 +168,25 @@ def annotate(case: Case, verdicts: list[Verdict], props: list[tuple[str, object]
 
 
 def record(
-    runner: Runner, case: Case, outcome: Outcome, verdicts: list[Verdict], props: list[Any]
+    harness: Harness,
+    judges: Judges,
+    settings: Settings,
+    case: Case,
+    outcome: Outcome,
+    verdicts: list[Verdict],
+    props: list[Any],
 ) -> None:
     """Judge-versus-derived and reasoning verdicts of an item, as its properties."""
-    from pytest_ureason.judge.detect import DetectorUnavailable
-    from pytest_ureason.judge.yesno import JudgeFailed
-
     annotate(case, verdicts, props)
-    cfg = runner.settings.judges
-    if cfg.judge_protocols or cfg.text_judge_protocols:
-        paper.record(runner, case, props)
+    if judges.config.judge_protocols or judges.config.text_judge_protocols:
+        paper.record(harness, settings, case, props)  # the papers' protocols, beside ours
     if any(spec.derived for spec in case.instance.expect):
-        props.append(("ureason_derived_role", runner.settings.derived_assertions))
-        notes = advised(case, verdicts, runner.settings)
+        props.append(("ureason_derived_role", settings.derived_assertions))
+        notes = advised(case, verdicts, settings)
         if notes:
             props.append(("ureason_advisory", "; ".join(v.reason for v in notes)[:2000]))
     try:
-        found = reasoning_verdict(runner, case, outcome)
+        found = reasoning_verdict(harness, judges, case, outcome)
     except DetectorUnavailable as exc:  # --text-judge could not load: skip, like --judge
         not_judged(props, str(exc))
     except JudgeFailed as exc:  # the text judge raised: this item is an error, the rest run

@@ -26,12 +26,21 @@ from typing import TYPE_CHECKING
 
 from pytest_ureason.judge.answers import match_answer
 from pytest_ureason.judge.answers import normalise as normalise  # its home before answers.py
+from pytest_ureason.models.batching import Failed, run_batched
+from pytest_ureason.run.harness import (
+    MODEL_ERRORS,
+    Harness,
+    Outcome,
+    check_outputs,
+    record_failure,
+)
+from pytest_ureason.run.store import content_key
+from pytest_ureason.scene.grammar import parse_scene
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from pytest_ureason.collect.schema import Case, Instance
-    from pytest_ureason.run.harness import Harness
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,7 @@ def question_image(instance: Instance, seed: int) -> Image.Image | None:
         with Image.open(instance.question_image) as img:
             return img.convert("RGB")
     if instance.question_scene is not None:
-        from pytest_ureason.scene.grammar import parse_scene
-        from pytest_ureason.scene.render import render_scene
+        from pytest_ureason.scene.render import render_scene  # PIL
 
         return render_scene(parse_scene(instance.question_scene), seed=seed)
     return None
@@ -97,10 +105,6 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
     Sets ``harness.outcomes[case]`` for each case: ``answer`` on success, ``error`` or
     ``unsupported`` when the model fails or cannot answer.
     """
-    from pytest_ureason.models.batching import Failed, run_batched
-    from pytest_ureason.run.harness import MODEL_ERRORS, Outcome, check_outputs, record_failure
-    from pytest_ureason.run.store import content_key
-
     keys: dict[Case, str] = {}
     images: dict[Case, Image.Image] = {}
     missing: list[Case] = []
@@ -119,7 +123,7 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
             images[case] = image
         digest = hashlib.sha256(image.tobytes()).hexdigest() if image is not None else None
         keys[case] = content_key(
-            kind="answer", question=question, image=digest, seed=case.seed, **harness._identity
+            kind="answer", question=question, image=digest, seed=case.seed, **harness.identity
         )
         stored = harness.store.get_text(keys[case])
         if stored is None:
@@ -145,6 +149,6 @@ def answer_cases(harness: Harness, cases: list[Case]) -> None:
             record_failure(outcome, "answer", result.error)
             continue
         harness.store.put_text(
-            keys[case], result, {"question": case.instance.question, **harness._identity}
+            keys[case], result, {"question": case.instance.question, **harness.identity}
         )
         outcome.answer = result

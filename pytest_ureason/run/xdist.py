@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ureason.collect.items import SETTINGS_KEY
 from pytest_ureason.models.batching import assign_groups
 
 
@@ -35,8 +36,6 @@ class GroupScheduling:
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         from xdist.remote import Producer
         from xdist.workermanage import parse_tx_spec_config
-
-        from pytest_ureason.collect.items import SETTINGS_KEY
 
         self.config = config
         self.numnodes = len(parse_tx_spec_config(config))

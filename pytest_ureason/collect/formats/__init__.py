@@ -10,7 +10,7 @@ whole file into a native suite:
 format          a record
 ==============  ===========================================================================
 ``native``      has ``expect``, ``generator`` or ``task``: our own instances and generator
-                specs (:mod:`..suite`)
+                specs (:mod:`..schema`)
 ``ureason``     has ``expect_en`` (UReason: ``{"id", "prompt", "expect_en", "category"}``)
 ``unisandbox``  has an id (``ID`` or ``id``), ``Answer`` and one of ``Question``,
                 ``Question_A``, ``Question_B`` (UniSandbox reasoning and knowledge files)
@@ -30,52 +30,48 @@ mapping, one with ``Question`` is math in a ``math`` file, knowledge otherwise
 skips the rule and reads every JSONL suite file of the run with that importer; ``auto`` (the
 default) applies the rule. YAML files are always ``native``.
 
-Ids from the files become safe item ids with :func:`safe_id`.
+What the importers share (safe ids, case-folded keys, instances judged on an expectation
+sentence) is in :mod:`.common`; ids from the files become safe item ids with
+:func:`~.common.safe_id`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from pytest_ureason.collect.schema import SuiteLoader
+from pytest_ureason.collect.formats.common import (
+    add_judged,
+    folded,
+    key_clash,
+    safe_id,
+    safe_name,
+    text_problem,
+)
+from pytest_ureason.collect.formats.geneval import load_row as load_geneval_row
+from pytest_ureason.collect.formats.unisandbox import UniSandboxFile
+from pytest_ureason.collect.formats.ureason import UReasonFile
+from pytest_ureason.collect.schema import InstanceSink
+
+__all__ = [
+    "FORMATS",
+    "RowLoader",
+    "add_judged",
+    "choose_format",
+    "folded",
+    "key_clash",
+    "row_loader",
+    "safe_id",
+    "safe_name",
+    "sniff",
+    "text_problem",
+]
 
 #: Every name ``--suite-format`` accepts.
 FORMATS: tuple[str, ...] = ("auto", "native", "geneval", "ureason", "unisandbox")
-#: What ``--derived-assertions`` accepts: derived assertions only ``advise`` (the yes/no
-#: judge alone decides an item, as the papers judged) or ``require`` (they decide too).
-DERIVED_ROLES: tuple[str, ...] = ("advise", "require")
 
-RowLoader = Callable[["SuiteLoader", Any, int], None]
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-#: The item-id rule of :mod:`pytest_ureason.collect.schema` (kept equal to ``suite.SAFE_ID``).
-SAFE_ID_CHECK = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9_-])?$")
-MAX_ID = 80
-
-
-def folded(row: dict[str, Any]) -> dict[str, Any]:
-    """A record's keys, case-folded (``ID``/``id``/``Id`` are one key). When two keys fold to
-    the same name the first written one wins; :func:`key_clash` reports it."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        out.setdefault(str(key).casefold(), value)
-    return out
-
-
-def key_clash(row: dict[str, Any]) -> str | None:
-    """Why a record's keys are ambiguous (``ID`` and ``id`` both present), or None."""
-    seen: dict[str, str] = {}
-    for key in row:
-        name = str(key).casefold()
-        if name in seen:
-            return f"field {seen[name]}: given twice, as {seen[name]!r} and {key!r}"
-        seen[name] = str(key)
-    return None
+RowLoader = Callable[[InstanceSink, Any, int], None]
 
 
 _UNISANDBOX_QUESTIONS = ("question", "question_a", "question_b")
@@ -114,94 +110,9 @@ def choose_format(records: list[Any]) -> str:
 def row_loader(name: str, path: Path) -> RowLoader | None:
     """The function that adds one record of format ``name`` to a suite (None for native)."""
     if name == "geneval":
-        from pytest_ureason.collect.formats.geneval import load_row
-
-        return load_row
+        return load_geneval_row
     if name == "ureason":
-        from pytest_ureason.collect.formats.ureason import UReasonFile
-
         return UReasonFile(path).load_row
     if name == "unisandbox":
-        from pytest_ureason.collect.formats.unisandbox import UniSandboxFile
-
         return UniSandboxFile(path).load_row
     return None
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
-
-
-def safe_id(raw: Any, field: str) -> str:
-    """A file-name safe item id from a record's id (a string or a number).
-
-    Unsafe characters become ``-``; when anything had to change (or the id was longer than
-    80 characters) a short hash of the original is appended, so two ids that differ only in
-    unsafe characters (``a/b``, ``a b``) stay distinct. Numbers keep their digits (``7``,
-    ``1.5``).
-
-    Raises:
-        ValueError: the id is missing, empty, a boolean or not a string or number; the
-            message names ``field``.
-    """
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        shown = "missing" if raw is None else f"a {type(raw).__name__}"
-        raise ValueError(f"field {field}: must be a string or a number, got {shown}")
-    if isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise ValueError(f"field {field}: must be a finite number, got {raw!r}")
-        text = str(int(raw)) if raw.is_integer() else repr(raw)
-    else:
-        text = str(raw).strip()
-    if not text:
-        raise ValueError(f"field {field}: must not be empty")
-    cleaned = _UNSAFE.sub("-", text).strip("._-")
-    if cleaned == text and len(text) <= MAX_ID:
-        return text
-    return f"{(cleaned or 'id')[: MAX_ID - 7].rstrip('._-') or 'id'}-{_short_hash(text)}"
-
-
-def text_problem(value: Any, field: str) -> str | None:
-    """Why ``value`` is not a non-empty text for ``field`` (None when it is one)."""
-    if isinstance(value, str) and value.strip():
-        return None
-    shown = "missing" if value is None else repr(value)[:60]
-    return f"field {field}: a non-empty text, got {shown}"
-
-
-def safe_name(text: str) -> str:
-    """A task-name part from free text (``Spatial Reasoning`` -> ``spatial-reasoning``)."""
-    return _UNSAFE.sub("-", text.strip().lower()).strip("._-")[:60].rstrip("._-")
-
-
-def add_judged(
-    loader: SuiteLoader,
-    line: int,
-    label: str,
-    raw: dict[str, Any],
-    expectation: str,
-    fields: dict[str, str] | None = None,
-    **extra: Any,
-) -> None:
-    """Add an instance judged by the yes/no judge on ``expectation``, with the assertions
-    :func:`pytest_ureason.judge.derive.derive` finds in it (marked derived), or one error naming
-    the line and field (``label`` names the format in the message; ``fields`` maps our field
-    names, ``expect`` and ``prompt``, to the record's own, e.g. ``{"expect": "expect_en"}``;
-    ``extra`` sets further :class:`~pytest_ureason.collect.schema.Instance` fields, e.g.
-    ``unscorable``)."""
-    from dataclasses import replace
-
-    from pytest_ureason.collect.schema import InvalidField, build_instance, field_path
-    from pytest_ureason.judge.derive import derive
-
-    try:
-        judged = {**raw, "expect": [{"judge": {"expect": expectation}}]}
-        instance = build_instance(judged, None, line)
-    except InvalidField as exc:
-        # the record's own field names: the expectation is not in an ``expect`` list there
-        head = str(exc.loc[0]) if exc.loc else ""
-        where = (fields or {}).get(head) or field_path(exc.loc)
-        loader.error(line, f"{label}: field {where}: {exc.message}")
-        return
-    derived = derive(expectation)
-    loader.add(replace(instance, expect=instance.expect + derived.specs, **extra))

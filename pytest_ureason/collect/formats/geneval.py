@@ -26,12 +26,10 @@ its line and field; the other lines still load.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pytest_ureason.collect.schema import InstanceSink, InvalidField, build_instance, field_path
 from pytest_ureason.scene import vocabulary
-
-if TYPE_CHECKING:
-    from pytest_ureason.collect.schema import SuiteLoader
 
 RELATIONS = ("left of", "right of", "above", "below")
 
@@ -115,10 +113,8 @@ def expectations(row: dict[str, Any]) -> list[dict[str, Any]]:
     return expect
 
 
-def load_row(loader: SuiteLoader, row: Any, line: int) -> None:
+def load_row(loader: InstanceSink, row: Any, line: int) -> None:
     """Add one GenEval line to a suite being loaded (or one error naming line and field)."""
-    from pytest_ureason.collect.schema import InvalidField, build_instance, field_path
-
     if not isinstance(row, dict):
         loader.error(line, f"GenEval line must be a JSON object, got {type(row).__name__}")
         return

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pytest_ureason.collect.formats import (
+from pytest_ureason.collect.formats.common import (
     add_judged,
     folded,
     key_clash,
@@ -46,9 +46,7 @@ from pytest_ureason.collect.formats import (
     safe_name,
     text_problem,
 )
-
-if TYPE_CHECKING:
-    from pytest_ureason.collect.schema import SuiteLoader
+from pytest_ureason.collect.schema import InstanceSink
 
 _NAME_RE = re.compile(r"^(?P<family>math|mapping)[_-]?(?P<k>\d{1,3})$", re.IGNORECASE)
 LABEL = "UniSandbox record"
@@ -119,7 +117,7 @@ class UniSandboxFile:
         side = {"question_a": "a", "question_b": "b"}.get(key, "")
         return _QUESTIONS[key], side, text, both
 
-    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
+    def load_row(self, loader: InstanceSink, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")

@@ -43,9 +43,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pytest_ureason.collect.formats import (
+from pytest_ureason.collect.formats.common import (
     add_judged,
     folded,
     key_clash,
@@ -53,9 +53,7 @@ from pytest_ureason.collect.formats import (
     safe_name,
     text_problem,
 )
-
-if TYPE_CHECKING:
-    from pytest_ureason.collect.schema import SuiteLoader
+from pytest_ureason.collect.schema import InstanceSink
 
 _DIRECT_RE = re.compile(r"^direct[_-](?P<task>.+)$", re.IGNORECASE)
 LABEL = "UReason record"
@@ -121,7 +119,7 @@ class UReasonFile:
         if self.sibling is not None and not self.direct:
             self.paired = direct_prompts(self.sibling)
 
-    def load_row(self, loader: SuiteLoader, row: Any, line: int) -> None:
+    def load_row(self, loader: InstanceSink, row: Any, line: int) -> None:
         """Add one record (or one error naming its line and field)."""
         if not isinstance(row, dict):
             loader.error(line, f"{LABEL} must be a JSON object, got {type(row).__name__}")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.detect.base import DetectorUnavailable
 from pytest_ureason.models.fingerprint import content_fingerprint
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from pytest_ureason.judge.detect import DetectorUnavailable
+from pytest_ureason.judge.detect.base import DetectorUnavailable
 
 
 class OcrUnavailable(DetectorUnavailable):

@@ -38,7 +38,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pytest_ureason.judge.detect import NMS_IOU, THRESHOLDS, DetectorUnavailable, detector_version
+from pytest_ureason.judge.detect.base import (
+    NMS_IOU,
+    THRESHOLDS,
+    DetectorUnavailable,
+    detector_version,
+)
 from pytest_ureason.models.fingerprint import content_fingerprint
 
 if TYPE_CHECKING:

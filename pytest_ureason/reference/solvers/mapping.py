@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 from pytest_ureason.reference.solvers import Solution
+from pytest_ureason.reference.solvers import solve as solve_any
 from pytest_ureason.scene import vocabulary
-from pytest_ureason.scene.grammar import describe, parse_scene
+from pytest_ureason.scene.grammar import NUMBER_WORDS, describe, parse_scene
 
 SYMBOLS = "◆★●▲■♣♥☀☾✿"
 _SYM = f"[{SYMBOLS}]"
@@ -38,9 +39,6 @@ def _resolve(symbol: str, table: dict[str, str], depth: int = 0) -> str | None:
 
 def solve(prompt: str) -> Solution | None:
     """Solve a mapping prompt, or None when it is not one (or cannot be resolved)."""
-    from pytest_ureason.reference.solvers import solve as solve_any
-    from pytest_ureason.scene.grammar import NUMBER_WORDS
-
     text = prompt[:4000]
     table: dict[str, str] = {}
     for m in _DEF_RE.finditer(text):
