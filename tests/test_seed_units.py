@@ -137,8 +137,12 @@ def _partial(text: str) -> tuple[list[str], tuple[str, ...]]:
         ("12345 apples", ["present(object=apple)"], ("12345",)),
         # "only apples": nothing but apples, not a count; a color without a number stays open
         ("Only apples", ["present(object=apple)"], ()),
-        ("an orange cat", ["present(object=cat)"], ()),
-        ("red apples and 2 cups", ["present(object=apple)", "count(object=cup, op===, value=2)"], ()),
+        ("an orange cat", ["present(object=cat)"], ("orange",)),
+        (
+            "red apples and 2 cups",
+            ["present(object=apple)", "count(object=cup, op===, value=2)"],
+            ("red",),
+        ),
         (
             "Exactly 1 silver spoon remaining on the dining table.",
             ["count(object=spoon, op===, value=1)", "present(object=dining table)"],
@@ -179,7 +183,7 @@ def _partial(text: str) -> tuple[list[str], tuple[str, ...]]:
                 "relation(subject=apple, relation=above, object=cup)",
                 "relation(subject=mug, relation=above, object=cup)",
             ],
-            ("top-left is", "top-right is", "bottom-left is bread", "bottom-right is"),
+            ("top-left is red", "top-right is", "bottom-left is bread", "bottom-right is"),
         ),
         (
             "Left to Right: Cactus, Red Toy Car, Teddy Bear, Yellow Duck.",
@@ -188,7 +192,7 @@ def _partial(text: str) -> tuple[list[str], tuple[str, ...]]:
                 "present(object=duck)",
                 "relation(subject=teddy bear, relation=left of, object=duck)",
             ],
-            ("left to right", "cactus", "red toy car"),
+            ("left to right", "cactus", "red toy car", "yellow"),
         ),
     ],
 )

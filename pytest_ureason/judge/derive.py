@@ -363,6 +363,7 @@ _BOUNDARY = frozenset(
      "the", "a", "an", "that", "which", "who", "each", "all", "both", "visible",
      "only", "here", "there", "together", "too", "side", "as", "per", "than", "left", "right"}
 )
+_VAGUE = frozenset({"few", "couple", "dozen", "lot", "lots", "bunch", "handful", "number"})
 _DEFINITE = frozenset({"the", "this", "that", "these", "those", "its", "their", "his", "her"})
 _POSITIONS = frozenset(
     {"left", "right", "center", "centre", "middle", "top", "bottom", "front", "back", "upper",
@@ -542,7 +543,7 @@ def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: 
     if det is not None and start >= 0:
         num = _number(det)
         if det in _ARTICLES:
-            article = True
+            article = tokens[start + 1] not in _VAGUE  # "a few apples" is not one apple
         elif num is not None:
             # "one of", "2 of": no count; "more than 3", "at least 2": a comparison
             count = num
@@ -570,6 +571,12 @@ def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: 
     return Mention(name, count, op, article, color, definite, kind, negated, modified)
 
 
+#: Containers whose contents may not show ("a carton of eggs", "a bag of apples").
+_CLOSED = frozenset(
+    {"carton", "cartons", "bag", "bags", "box", "boxes", "jar", "jars", "can", "cans", "pack",
+     "packs", "packet", "package", "case", "crate", "sack", "tin", "tube", "pouch", "envelope",
+     "bucket", "basket", "container", "drawer", "cabinet", "fridge", "refrigerator", "oven"}
+)
 _FILLER = frozenset({"a", "an", "the", "and", "exactly", "only", "of", "is", "are", "has", "have"})
 #: Words of a phrase that its facts state (the rest of the phrase is left unchecked).
 _READ = _DEFINITE | _POSITIONS | _PLAIN | frozenset(
@@ -611,8 +618,8 @@ def _segment_mentions(
                 used.update(range(i - 1, i + n))
             i += n
             continue
-        if _alternative(seg, i, n):
-            i += n
+        if _alternative(seg, i, n) or (i > 1 and seg[i - 1] == "of" and seg[i - 2] in _CLOSED):
+            i += n  # "apples or pears"; "a carton of eggs": the eggs may not show
             continue
         m = _mention(seg, i, n, name, kind, negated)
         if m is not None:
@@ -633,8 +640,11 @@ def _segment_mentions(
                 elif (w in _BOUNDARY and w not in _POSITIONS) or w in _NEGATIONS:
                     start = k + 1
                     break
-                elif w in _READ or vocabulary.canonical_color(w) is not None:
-                    used.add(k)
+                elif w in _READ or (
+                    vocabulary.canonical_color(w) is not None and m.color is not None
+                    and m.count is not None
+                ):
+                    used.add(k)  # a color is read where a count makes it a check
                 k -= 1
             out.append((m, start, i + n))
         i += n
@@ -753,7 +763,7 @@ def _relations(
     their positions in a layout give."""
     names = [m.name for m in mentions if not m.definite]
     once = {m.name for m in mentions if names.count(m.name) == 1 and not m.kind
-            and not m.negated and not m.definite}
+            and not m.negated and not m.definite and m.count != 0}
     if any(m.definite for m in mentions if m.name in once and m.place != (None, None)):
         return ()
     out: list[tuple[str, str, str]] = [r for r in explicit if r[0] in once and r[2] in once]
@@ -1019,6 +1029,19 @@ def _check_text(spec: AssertionSpec, states: dict[str, _Stated], facts: Facts) -
     return "undecided", f"{spec.name}: not read from a text"
 
 
+_TASK_LABEL_RE = re.compile(
+    r"(?:^|\s)(?:task|scenario|instructions?|code|generate|rules?|question)\s*:", re.IGNORECASE
+)
+
+
+def restates_task(text: str) -> bool:
+    """Whether a "refined prompt" is the task statement itself (two or more of the labels a
+    task statement carries: ``Task:``, ``Scenario:``, ``Instructions:``, ``Code:`` ...), as a
+    model that did not work the task out echoes it: its narrative names discarded objects
+    too, so it is no scene description to read."""
+    return len(_TASK_LABEL_RE.findall(str(text)[:20_000])) >= 2
+
+
 def judge_text(specs: tuple[AssertionSpec, ...], text: str) -> tuple[str, list[str]]:
     """Whether a scene description (a refined prompt) reaches an expectation's derived
     assertions, read with the same partial reading as the expectation (:func:`read_facts`).
@@ -1029,12 +1052,15 @@ def judge_text(specs: tuple[AssertionSpec, ...], text: str) -> tuple[str, list[s
     ``color`` that single color, ``text`` a quoted string containing the expected one,
     ``relation`` the same relation read from the text's layout or words. An object the text
     does not name, a number or color it does not state, leave that assertion undecided: the
-    text may say it in words we do not read, so nothing is guessed.
+    text may say it in words we do not read, so nothing is guessed. A text that restates the
+    task (:func:`restates_task`) is undecided as a whole.
 
     Returns:
         ``wrong`` (one line per contradiction) when any assertion is contradicted, else
         ``right`` when every one is confirmed, else ``undecided`` (one line per open one).
     """
+    if restates_task(text):
+        return "undecided", ["the refined prompt restates the task (no scene of its own to read)"]
     facts = read_facts(text, as_text=True)
     states = _stated_objects(facts)
     wrong: list[str] = []

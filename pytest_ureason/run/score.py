@@ -11,9 +11,10 @@ The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expect
 says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
 (``data/judge_reasoning.txt``; calls batched and stored like reasoning), else by the item's
 derived assertions checked against the refined prompt extracted from the reasoning, read
-with the same strict grammar (:func:`pytest_ureason.judge.derive.judge_text`): a refined prompt
-outside the grammar leaves the verdict ``undecided``, never a guess from a partial reading.
-Without a text judge or derived assertions it is ``undecided`` too.
+with the same partial reading as the expectation (:func:`pytest_ureason.judge.derive.judge_text`):
+one contradicted assertion makes it ``wrong``, all confirmed ``right`` (the reason names what
+the expectation leaves unchecked), anything the text does not state leaves it ``undecided``,
+never a guess. Without a text judge or derived assertions it is ``undecided`` too.
 
 **Outcome**: for items of the seed formats the yes/no judge alone decides pass or fail (the
 papers' number, also the 2x2's image right/wrong); derived assertions still run, are
@@ -253,7 +254,7 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
             "template": judge.describe("reasoning")["template"],
             "reason": answer[-500:],
         }
-    from pytest_ureason.judge.derive import judge_text
+    from pytest_ureason.judge.derive import derive, judge_text
 
     derived = tuple(s for s in case.instance.expect if s.derived)
     if not derived:
@@ -262,6 +263,9 @@ def reasoning_verdict(runner: Runner, case: Case, outcome: Outcome) -> dict[str,
     refined = extract_refined(outcome.reasoning).prompt
     verdict, lines = judge_text(derived, refined)
     reason = f"refined prompt {refined[:200]!r}" + (": " + "; ".join(lines) if lines else "")
+    left = derive(expectation(case) or "").unchecked  # "right" covers the derived checks only
+    if verdict == "right" and left:
+        reason += "; not checked: " + "; ".join(left)[:300]
     return {"verdict": verdict, "by": "derived", "reason": reason}
 
 
