@@ -48,14 +48,25 @@ def test_derived_coverage_of_the_real_expectations(real: list[seedreal.Sentence]
     assert cov["ureason/text"]["coverage"] == 1.0  # every "The word 'X' appears" is a text check
 
 
-def test_derived_precision_on_the_labelled_records(real: list[seedreal.Sentence]) -> None:
-    labels = seedreal.load_labels(LABELS)
-    assert len(labels) >= 150
+@pytest.mark.parametrize(
+    ("labels_file", "least"),
+    [
+        # the sample derive's rules were fixed on (each record read and labelled)
+        ("derive_labels.json", 150),
+        # held out: labelled by reading each sentence before seeing what derive gives for it
+        ("derive_labels_heldout.json", 100),
+    ],
+)
+def test_derived_precision_on_the_labelled_records(
+    real: list[seedreal.Sentence], labels_file: str, least: int
+) -> None:
+    labels = seedreal.load_labels(LABELS.parent / labels_file)
+    assert len(labels) >= least
     assert {k.split("/")[0] for k in labels} == {"ureason", "unisandbox"}
     found = seedreal.precision(real, labels)
     total = found["all"]
     assert total.records == len(labels)
-    assert total.derived >= 150  # enough derived checks to measure on
+    assert total.derived >= 100  # enough derived checks to measure on
     assert total.rate >= 0.98, total.wrong
 
 
