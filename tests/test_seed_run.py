@@ -313,3 +313,34 @@ def test_text_judge_failure_is_a_clear_item_error(pytester: pytest.Pytester) -> 
     )
     broken.assert_outcomes(skipped=2)
     broken.stdout.fnmatch_lines(["*SKIPPED*--text-judge reference: *"])
+
+
+def test_unisandbox_mapping_scores_an_id_only_when_a_and_b_both_pass(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 14: a mapping ``ID`` passes only when its A and its B image both pass, as the
+    paper scores it; the per-image verdicts stay in the report, difficulty stays a tag."""
+    files = copy_seed_examples(pytester, "unisandbox/mapping_1.jsonl")
+    result = pytester.runpytest(*files, "--model", "reference", "--ureason-json", "out.json")
+    data = json.loads((pytester.path / "out.json").read_text())
+    items = {(i["condition"], i["instance"]): i["outcome"] for i in data["items"]}
+    pairs = data["seed_formats"]["mapping_pairs"]
+    assert set(pairs) == {"direct", "reasoning", "decontext"}
+    for condition, tasks in pairs.items():
+        cell = tasks["unisandbox-mapping-d1"]  # difficulty 1: its task and tag, not a merge
+        assert [p["id"] for p in cell["pairs"]] == ["1", "2"]
+        for p in cell["pairs"]:  # the per-image verdicts are the items' own outcomes
+            assert p["a"] == items[(condition, f"{p['id']}-a")]
+            assert p["b"] == items[(condition, f"{p['id']}-b")]
+            assert p["passed"] == (p["a"] == p["b"] == "passed")
+        assert cell["ids"] == 2 and cell["incomplete"] == 0
+        assert cell["passed"] == sum(p["passed"] for p in cell["pairs"])
+    # the reference model draws ID 1 right on both sides and ID 2 wrong on both (direct)
+    direct = pairs["direct"]["unisandbox-mapping-d1"]
+    assert (direct["passed"], direct["ids"], direct["rate"]) == (1, 2, 0.5)
+    result.stdout.fnmatch_lines(
+        [
+            "UniSandbox mapping per ID (passes when its A and B images both pass):",
+            "*direct     unisandbox-mapping-d1*1/2*50.0%*",
+        ]
+    )

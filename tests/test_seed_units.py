@@ -495,3 +495,29 @@ def test_tables_count_what_they_say() -> None:
         "wrong_wrong": 0,
         "undecided": 1,
     }
+
+
+def test_mapping_pairs_need_both_sides_scored() -> None:
+    from pytest_ureason.results.seedstats import mapping_pairs
+
+    def row(instance: str, outcome: str, task: str = "unisandbox-mapping-d2") -> SeedRow:
+        return SeedRow("direct", task, instance, outcome, "yes", None, 0, None, seed="0")
+
+    rows = [
+        row("1-a", "passed"),
+        row("1-b", "passed"),
+        row("2-a", "passed"),
+        row("2-b", "failed"),
+        row("3-a", "passed"),  # 3-b skipped (unscorable): no row, the ID is incomplete
+        row("4-a", "error"),
+        row("4-b", "passed"),
+        row("5-a", "failed", task="unisandbox-math-d2"),  # not a mapping task
+        row("7-a", "passed", task="unisandbox-mapping-d3"),
+        row("7-b", "passed", task="unisandbox-mapping-d3"),
+    ]
+    found = mapping_pairs(rows)["direct"]
+    d2 = found["unisandbox-mapping-d2"]
+    assert (d2["ids"], d2["passed"], d2["incomplete"]) == (2, 1, 2)
+    assert d2["pairs"][1] == {"id": "2", "seed": "0", "a": "passed", "b": "failed", "passed": False}
+    assert d2["pairs"][2]["passed"] is None  # incomplete: not scored either way
+    assert found["all"] == {"ids": 3, "passed": 2, "rate": 2 / 3, "incomplete": 2}
