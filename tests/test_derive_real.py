@@ -150,3 +150,23 @@ def test_reasoning_verdict_partial_reading() -> None:
     assert judge_text(specs, "Three red apples remain on the table.")[0] == "wrong"
     assert judge_text(specs, "A few apples on a table.")[0] == "undecided"
     assert judge_text(specs, "The remaining fruit on the table.")[0] == "undecided"
+
+
+def test_benchmark_script_prints_the_tables() -> None:
+    import subprocess
+    import sys
+
+    seed = _seed_dir()
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "seed_real.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(seed)], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "== records loaded per file" in text
+    assert "ureason/direct_spatial.jsonl" in text
+    assert "all (32 files)" in text and "2503      0" in text  # every record, no error
+    assert "== derived checks: coverage" in text
+    assert "== reasoning verdict without a text judge" in text
+    assert "1500 items from 500 instances; 500 direct items draw" in text
+    assert "== paper protocols (benchmarks/seed_protocols.py)" in text
