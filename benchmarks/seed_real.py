@@ -50,14 +50,17 @@ def loaded(seed_dir: Path) -> list[str]:
     files = sorted(seed_dir.glob("ureason/*.jsonl"))
     files += sorted(seed_dir.glob("unisandbox/*/*.jsonl"))
     files += sorted(seed_dir.glob("geneval/*.jsonl"))
-    lines = ["== records loaded per file (the plugin's loader)", f"  {'file':52} {'records':>7} {'errors':>6}"]
+    lines = [
+        "== records loaded per file (the plugin's loader)",
+        f"  {'file':52} {'records':>7} {'errors':>6}",
+    ]
     total = errors = 0
     for path in files:
         suite = load_suite(path)
         total += len(suite.instances)
         errors += len(suite.errors)
         lines.append(
-            f"  {str(path.relative_to(seed_dir)):52} {len(suite.instances):>7} {len(suite.errors):>6}"
+            f"  {path.relative_to(seed_dir)!s:52} {len(suite.instances):>7} {len(suite.errors):>6}"
         )
         lines.extend(f"    error: {e}" for e in suite.errors[:3])
     lines.append(f"  {'all (' + str(len(files)) + ' files)':52} {total:>7} {errors:>6}")
@@ -75,11 +78,11 @@ def derived(seed_dir: Path) -> list[str]:
     for name in found:
         head += f" {name + ' correct/derived':>26}"
     lines.append(head)
-    order = sorted(k for k in cov if k.count("/") >= 1) + ["ureason", "unisandbox", "all"]
+    order = [*sorted(k for k in cov if k.count("/") >= 1), "ureason", "unisandbox", "all"]
     for key in order:
         c = cov[key]
         row = f"  {key:36} {c['covered']:>7}/{c['records']:<8} {100 * c['coverage']:6.1f}%"
-        for name, per in found.items():
+        for per in found.values():
             p = per.get(key)
             cell = f"{p.correct}/{p.derived} ({100 * p.rate:.1f}%)" if p and p.derived else "-"
             row += f" {cell:>26}"
@@ -92,8 +95,10 @@ def derived(seed_dir: Path) -> list[str]:
             + (", ".join(total.wrong) or "none")
         )
     kinds = Counter(s.name for item in items for s in derive(item.text).specs)
-    lines.append("  derived checks by kind (all records): " + ", ".join(
-        f"{k} {n}" for k, n in kinds.most_common()))
+    lines.append(
+        "  derived checks by kind (all records): "
+        + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+    )
     return lines
 
 
@@ -117,17 +122,25 @@ def reasoning(seed_dir: Path) -> list[str]:
 
     for bench in ("ureason", "unisandbox"):
         pairs = [(s.text, s.text) for s in items if s.id.startswith(bench + "/")]
-        lines.append(row(f"(a) {bench} expectations as stated prompts", seedreal.reasoning_coverage(pairs)))
+        lines.append(
+            row(f"(a) {bench} expectations as stated prompts", seedreal.reasoning_coverage(pairs))
+        )
     model = ReferenceModel()
     by_id = {s.id: s.text for s in items}
     pairs, restated = [], 0
     for task in seedreal.UREASON_TASKS:
         rows = [r for _, r in seedreal._rows(seed_dir / "ureason" / f"{task}.jsonl")]
-        for r, text in zip(rows, model.reason([str(r["prompt"]) for r in rows], [0] * len(rows)), strict=True):
+        for r, text in zip(
+            rows, model.reason([str(r["prompt"]) for r in rows], [0] * len(rows)), strict=True
+        ):
             refined = extract_refined(text).prompt
             restated += restates_task(refined)
             pairs.append((by_id[f"ureason/{task}/{r['id']}"], refined))
-    lines.append(row("(b) ureason, the reference model's refined prompts", seedreal.reasoning_coverage(pairs)))
+    lines.append(
+        row(
+            "(b) ureason, the reference model's refined prompts", seedreal.reasoning_coverage(pairs)
+        )
+    )
     lines.append(
         f"  (b): {restated} of {len(pairs)} refined prompts restate the task (the reference "
         "model works few UReason prompts out) and stay undecided"
@@ -137,8 +150,18 @@ def reasoning(seed_dir: Path) -> list[str]:
 
 def pairing(seed_dir: Path) -> list[str]:
     """Lines: the items pytest collects per UReason task and condition."""
-    cmd = [sys.executable, "-m", "pytest", str(seed_dir / "ureason"), "--collect-only", "-q",
-           "--model", "reference", "-p", "no:cacheprovider"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(seed_dir / "ureason"),
+        "--collect-only",
+        "-q",
+        "--model",
+        "reference",
+        "-p",
+        "no:cacheprovider",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     counts: Counter[tuple[str, str]] = Counter()
     instances: dict[str, set[str]] = {}
@@ -146,18 +169,26 @@ def pairing(seed_dir: Path) -> list[str]:
         counts[(m["task"], m["cond"])] += 1
         instances.setdefault(m["task"], set()).add(m["id"])
     conditions = sorted({c for _, c in counts})
-    lines = ["== UReason pairing: items collected (instances x conditions)",
-             f"  {'task':22} {'instances':>9} " + " ".join(f"{c:>9}" for c in conditions)]
+    lines = [
+        "== UReason pairing: items collected (instances x conditions)",
+        f"  {'task':22} {'instances':>9} " + " ".join(f"{c:>9}" for c in conditions),
+    ]
     for task in sorted(instances):
-        lines.append(f"  {task:22} {len(instances[task]):>9} "
-                     + " ".join(f"{counts[(task, c)]:>9}" for c in conditions))
+        lines.append(
+            f"  {task:22} {len(instances[task]):>9} "
+            + " ".join(f"{counts[(task, c)]:>9}" for c in conditions)
+        )
     paired = sum(
-        1 for task in seedreal.UREASON_TASKS
-        for i in load_suite(seed_dir / "ureason" / f"{task}.jsonl").instances if i.direct_prompt
+        1
+        for task in seedreal.UREASON_TASKS
+        for i in load_suite(seed_dir / "ureason" / f"{task}.jsonl").instances
+        if i.direct_prompt
     )
-    lines.append(f"  {sum(counts.values())} items from {sum(map(len, instances.values()))} "
-                 f"instances; {paired} direct items draw their direct_<task>.jsonl prompt "
-                 f"(pytest exit {out.returncode})")
+    lines.append(
+        f"  {sum(counts.values())} items from {sum(map(len, instances.values()))} "
+        f"instances; {paired} direct items draw their direct_<task>.jsonl prompt "
+        f"(pytest exit {out.returncode})"
+    )
     return lines
 
 
@@ -174,7 +205,10 @@ def protocols(seed_dir: Path) -> list[str]:
     spec.loader.exec_module(module)
     check = getattr(module, "protocol_check", None)
     if check is None:
-        return [head, "  not available: seed_protocols.py has no protocol_check(seed_dir, scripts_dir)"]
+        return [
+            head,
+            "  not available: seed_protocols.py has no protocol_check(seed_dir, scripts_dir)",
+        ]
     return [head, *(f"  {line}" for line in check(seed_dir, None))]
 
 

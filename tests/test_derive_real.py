@@ -134,10 +134,20 @@ def test_partial_derivation_names_what_it_leaves(
 )
 def test_partial_derivation_never_checks_what_the_sentence_does_not_require(text: str) -> None:
     names = {seedreal.describe(s) for s in derive(text).specs}
-    assert not any(n.startswith(("present(object=car", "present(object=clock",
-                                 "present(object=apple", "present(object=lion",
-                                 "present(object=person", "present(object=hat",
-                                 "present(object=wine glass")) for n in names), names
+    assert not any(
+        n.startswith(
+            (
+                "present(object=car",
+                "present(object=clock",
+                "present(object=apple",
+                "present(object=lion",
+                "present(object=person",
+                "present(object=hat",
+                "present(object=wine glass",
+            )
+        )
+        for n in names
+    ), names
 
 
 def test_reasoning_verdict_partial_reading() -> None:

@@ -136,7 +136,9 @@ class _SceneReasoner(ReferenceModel):
 register_model("review9-scene-reasoner")(lambda path, options: _SceneReasoner(path, options))
 
 
-def test_reasoning_verdict_reads_the_final_scene_prompt_partially(pytester: pytest.Pytester) -> None:
+def test_reasoning_verdict_reads_the_final_scene_prompt_partially(
+    pytester: pytest.Pytester,
+) -> None:
     """Issue 14 (the review of issue 8 kept): without --text-judge the refined prompt is read
     with the expectation's partial reading; what it does not state leaves the verdict
     undecided, never a guess, and a contradiction makes it wrong."""
@@ -169,9 +171,9 @@ def test_reasoning_verdict_reads_the_final_scene_prompt_partially(pytester: pyte
         ), props["ureason_reasoning_reason"]
         assert scene in props["ureason_reasoning_reason"]
     reason = _props(pytester.path / "o.xml", "ureason-arithmetic/2[decontext-s0]")
-    assert "apple: the text states no single color, expected red" in reason[
-        "ureason_reasoning_reason"
-    ]
+    assert (
+        "apple: the text states no single color, expected red" in reason["ureason_reasoning_reason"]
+    )
     wrong = _props(pytester.path / "o.xml", "ureason-arithmetic/4[decontext-s0]")
     assert "apple: the text says 3, expected 2" in wrong["ureason_reasoning_reason"]
     data = json.loads((pytester.path / "o.json").read_text())

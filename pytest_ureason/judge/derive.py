@@ -66,6 +66,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import pairwise
 
 from pytest_ureason.collect.schema import AssertionSpec
 from pytest_ureason.judge.assertions import (
@@ -272,14 +273,51 @@ def _parse(text: str) -> list[_Group]:
 #: count of flowers also counts flowers the sentence did not name as roses).
 _KINDS = {
     **dict.fromkeys(
-        ("rose", "roses", "tulip", "tulips", "lily", "lilies", "daisy", "daisies", "sunflower",
-         "sunflowers", "orchid", "orchids", "carnation", "carnations", "daffodil", "daffodils"),
+        (
+            "rose",
+            "roses",
+            "tulip",
+            "tulips",
+            "lily",
+            "lilies",
+            "daisy",
+            "daisies",
+            "sunflower",
+            "sunflowers",
+            "orchid",
+            "orchids",
+            "carnation",
+            "carnations",
+            "daffodil",
+            "daffodils",
+        ),
         "flower",
     ),
     **dict.fromkeys(
-        ("kid", "kids", "child", "children", "boy", "boys", "girl", "girls", "baby", "babies",
-         "hiker", "actor", "soldier", "guitarist", "driver", "worker", "baker", "athlete",
-         "skier", "chef", "lady", "gentleman"),
+        (
+            "kid",
+            "kids",
+            "child",
+            "children",
+            "boy",
+            "boys",
+            "girl",
+            "girls",
+            "baby",
+            "babies",
+            "hiker",
+            "actor",
+            "soldier",
+            "guitarist",
+            "driver",
+            "worker",
+            "baker",
+            "athlete",
+            "skier",
+            "chef",
+            "lady",
+            "gentleman",
+        ),
         "person",
     ),
     **dict.fromkeys(("sedan", "sedans", "taxi", "taxis"), "car"),
@@ -319,75 +357,84 @@ _SYNONYMS = {
 #: milk? eyeglasses?), ``plant`` (potted?), ``phone`` (a cell phone or a desk telephone),
 #: ``mouse`` (the animal or the computer's), ``remote`` and ``tie`` (also an adjective, a verb).
 _AMBIGUOUS = frozenset(
-    {"glass", "glasses", "plant", "plants", "phone", "phones", "mouse", "mice", "remote",
-     "remotes", "tie", "ties"}
+    ("glass glasses plant plants phone phones mouse mice remote remotes tie ties").split()
 )
 #: Words before an object that make it something else: a toy car is not a car to check.
 _NOT_ITSELF = frozenset(
-    {"toy", "toys", "rubber", "plush", "stuffed", "cartoon", "origami", "paper", "chocolate",
-     "candy", "gummy", "juice", "fake", "inflatable", "robot", "robotic", "sea", "wax",
-     "model", "miniature", "ice", "cookie", "sugar-free", "play", "cake", "clay", "stone",
-     "marble", "paper-mache", "lego", "statue", "decorative", "guinea", "passenger", "cable",
-     "sticky", "magnetic"}
+    (
+        "toy toys rubber plush stuffed cartoon origami paper chocolate candy gummy juice fake "
+        "inflatable robot robotic sea wax model miniature ice cookie sugar-free play cake "
+        "clay stone marble paper-mache lego statue decorative guinea passenger cable sticky "
+        "magnetic"
+    ).split()
 )
 #: A segment with one of these depicts or transforms things: its objects are left unchecked.
 _DEPICTS = frozenset(
-    {"photo", "photos", "photograph", "painting", "paintings", "picture", "pictures", "drawing",
-     "drawings", "sketch", "poster", "posters", "sticker", "stickers", "print", "pattern",
-     "logo", "icon", "icons", "statue", "figurine", "costume", "shaped", "shape", "reflection",
-     "shadow", "silhouette", "tattoo", "emoji", "imitation", "replica", "drawn", "painted",
-     "printed", "carved", "like", "resembling", "looks", "made", "fake", "displays", "display",
-     "displaying", "screen", "screens", "monitor", "showing", "shows", "reflected"}
+    (
+        "photo photos photograph painting paintings picture pictures drawing drawings sketch "
+        "poster posters sticker stickers print pattern logo icon icons statue figurine "
+        "costume shaped shape reflection shadow silhouette tattoo emoji imitation replica "
+        "drawn painted printed carved like resembling looks made fake displays display "
+        "displaying screen screens monitor showing shows reflected"
+    ).split()
 )
 #: In a sentence with one of these, something changes state (a grape becomes a raisin): counts
 #: are not derived, since the changed thing may no longer look like what it was.
 _CHANGES = frozenset(
-    {"raisin", "shriveled", "burnt", "burned", "melted", "broken", "shattered", "shards",
-     "snapped", "withered", "dead", "deflated", "eaten", "crushed", "rotten", "charred",
-     "scorched", "stub", "half", "halves", "crumbs", "peeled", "sliced", "chopped", "cut"}
+    (
+        "raisin shriveled burnt burned melted broken shattered shards snapped withered dead "
+        "deflated eaten crushed rotten charred scorched stub half halves crumbs peeled sliced "
+        "chopped cut"
+    ).split()
 )
 _NEGATIONS = frozenset(
-    {"no", "not", "without", "none", "never", "nothing", "nor", "neither", "missing",
-     "absent", "lacking", "lacks", "instead", "rather", "except", "nobody",
-     "removed", "gone", "isn't", "aren't", "doesn't", "don't", "won't", "cannot", "can't"}
+    (
+        "no not without none never nothing nor neither missing absent lacking lacks instead "
+        "rather except nobody removed gone isn't aren't doesn't don't won't cannot can't"
+    ).split()
 )
 _BOUNDARY = frozenset(
-    {"and", "or", "but", "while", "whereas", "nor", "on", "in", "at", "of", "with", "without",
-     "to", "from", "under", "above", "below", "beside", "besides", "near", "next", "behind",
-     "between", "inside", "outside", "for", "by", "into", "onto", "over", "atop", "across",
-     "along", "around", "against", "among", "within", "through", "beneath", "underneath",
-     "is", "are", "was", "were", "be", "been", "has", "have", "had", "sits", "sit", "stands",
-     "stand", "lies", "lie", "appears", "appear", "hangs", "hang", "rests", "rest", "remain",
-     "remains", "wears", "holds", "carries", "contains", "features", "shows", "displays",
-     "lies", "looks", "sits", "stands", "leans", "floats", "flies", "grows", "hold", "wear",
-     "the", "a", "an", "that", "which", "who", "each", "all", "both", "visible",
-     "only", "here", "there", "together", "too", "side", "as", "per", "than", "left", "right"}
+    (
+        "and or but while whereas nor on in at of with without to from under above below "
+        "beside besides near next behind between inside outside for by into onto over atop "
+        "across along around against among within through beneath underneath is are was were "
+        "be been has have had sits sit stands stand lies lie appears appear hangs hang rests "
+        "rest remain remains wears holds carries contains features shows displays lies looks "
+        "sits stands leans floats flies grows hold wear the a an that which who each all both "
+        "visible only here there together too side as per than left right"
+    ).split()
 )
-_VAGUE = frozenset({"few", "couple", "dozen", "lot", "lots", "bunch", "handful", "number"})
-_DEFINITE = frozenset({"the", "this", "that", "these", "those", "its", "their", "his", "her"})
+_VAGUE = frozenset(("few couple dozen lot lots bunch handful number").split())
+_DEFINITE = frozenset(("the this that these those its their his her").split())
 _POSITIONS = frozenset(
-    {"left", "right", "center", "centre", "middle", "top", "bottom", "front", "back", "upper",
-     "lower", "other", "first", "second", "third", "last", "far"}
+    (
+        "left right center centre middle top bottom front back upper lower other first second "
+        "third last far"
+    ).split()
 )
 #: Adjectives that may stand between a color and its object ("3 red wooden chairs").
 _PLAIN = frozenset(
-    {"small", "big", "large", "tall", "short", "little", "tiny", "huge", "round", "square",
-     "wooden", "plastic", "metal", "ripe", "fresh", "shiny", "new", "old", "empty", "whole",
-     "full", "clean", "identical", "distinct", "separate", "single", "real", "young", "adult",
-     "cute", "fluffy", "glossy", "matte", "smooth", "bright", "sleeping", "juicy"}
+    (
+        "small big large tall short little tiny huge round square wooden plastic metal ripe "
+        "fresh shiny new old empty whole full clean identical distinct separate single real "
+        "young adult cute fluffy glossy matte smooth bright sleeping juicy"
+    ).split()
 )
 #: Words before a color that make it a shade or a mixture the palette does not name.
 _SHADES = frozenset(
-    {"light", "dark", "pale", "deep", "navy", "neon", "pastel", "hot", "baby", "sky", "royal",
-     "dull", "dusty", "off", "metallic", "rusty", "muted", "faded"}
+    (
+        "light dark pale deep navy neon pastel hot baby sky royal dull dusty off metallic "
+        "rusty muted faded"
+    ).split()
 )
 #: Colors the vocabulary accepts by alias but free text uses otherwise (a golden retriever).
 _NOT_COLORS = frozenset({"gold", "golden"})
 _TEXT_WORDS = frozenset(
-    {"letter", "letters", "word", "words", "number", "numbers", "character", "characters",
-     "symbol", "symbols", "text", "digit", "digits", "reads", "reading", "read", "says",
-     "saying", "label", "labeled", "labelled", "written", "writing", "spelling", "spells",
-     "sign", "title", "caption", "inscription", "name", "phrase", "message", "code"}
+    (
+        "letter letters word words number numbers character characters symbol symbols text "
+        "digit digits reads reading read says saying label labeled labelled written writing "
+        "spelling spells sign title caption inscription name phrase message code"
+    ).split()
 )
 _COMPARE = {
     ("more", "than"): ">",
@@ -399,12 +446,14 @@ _COMPARE = {
 }
 _QUOTES = {"'": "'", '"': '"', "\u2018": "\u2019", "\u201c": "\u201d"}
 _QUOTE_RE = re.compile(
-    "|".join(f"(?<![A-Za-z0-9]){re.escape(o)}([^{re.escape(c)}\\n]{{1,40}}){re.escape(c)}(?![A-Za-z0-9])"
-             for o, c in _QUOTES.items())
+    "|".join(
+        f"(?<![A-Za-z0-9]){re.escape(o)}([^{re.escape(c)}\\n]{{1,40}}){re.escape(c)}(?![A-Za-z0-9])"
+        for o, c in _QUOTES.items()
+    )
 )
 _WORD_RE = re.compile(r"qtext\d+|[a-z0-9]+(?:[-'\u2019][a-z0-9]+)*|[^\sa-z0-9]")
-_SEGMENT_ENDS = frozenset({".", ";", ":", "(", ")", ",", "!", "?", "[", "]"})
-_SUBJECT_VERBS = frozenset({"is", "are", "has", "have", "shows", "contains", "features"})
+_SEGMENT_ENDS = frozenset((". ; : ( ) , ! ? [ ]").split())
+_SUBJECT_VERBS = frozenset(("is are has have shows contains features").split())
 _LEAD_TEXT = ("draw", "generate", "create", "render", "paint", "show", "depict", "produce")
 
 
@@ -471,8 +520,9 @@ def _object_at(tokens: list[str], i: int) -> tuple[str, bool, int] | None:
     for words in _object_words():
         if tuple(tokens[i : i + len(words)]) == words:
             joined = " ".join(words)
-            if joined in _AMBIGUOUS or (joined in ("table", "tables") and i > 0
-                                        and tokens[i - 1] == "periodic"):
+            if joined in _AMBIGUOUS or (
+                joined in ("table", "tables") and i > 0 and tokens[i - 1] == "periodic"
+            ):
                 return None
             found = vocabulary.lookup_object(joined)
             if found is not None:
@@ -506,7 +556,9 @@ def _number(word: str) -> int | None:
     return None
 
 
-def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: bool) -> Mention | None:
+def _mention(
+    tokens: list[str], i: int, n: int, name: str, kind: bool, negated: bool
+) -> Mention | None:
     """The mention of the object word at ``tokens[i:i+n]``, read from the words before it, or
     None when those words make it something else."""
     k = i - 1
@@ -532,9 +584,14 @@ def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: 
     det = tokens[start] if start >= 0 else None
     if name == "orange" and tokens[i] == "orange" and tokens[start + 1 : i]:
         return None  # "glowing orange", "rusty orange": a color, not the fruit
-    if name == "orange" and tokens[i] == "orange" and det is not None and det not in (
-        *_ARTICLES, *_DEFINITE, *_EXACT) and _number(det) is None and det not in (
-        "and", "or", "is", "are", "has", "have", "of", "with", "no"):
+    if (
+        name == "orange"
+        and tokens[i] == "orange"
+        and det is not None
+        and det not in (*_ARTICLES, *_DEFINITE, *_EXACT)
+        and _number(det) is None
+        and det not in ("and", "or", "is", "are", "has", "have", "of", "with", "no")
+    ):
         return None
     count: int | None = None
     op = "=="
@@ -559,8 +616,11 @@ def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: 
         c = colors[0]
         between = tokens[c + 1 : i]
         before = tokens[c - 1] if c > 0 else None
-        mixed = before in ("and", "or", ",", "/") and c > 1 and (
-            vocabulary.canonical_color(tokens[c - 2]) is not None)
+        mixed = (
+            before in ("and", "or", ",", "/")
+            and c > 1
+            and (vocabulary.canonical_color(tokens[c - 2]) is not None)
+        )
         if (
             before not in _SHADES
             and not mixed
@@ -573,14 +633,19 @@ def _mention(tokens: list[str], i: int, n: int, name: str, kind: bool, negated: 
 
 #: Containers whose contents may not show ("a carton of eggs", "a bag of apples").
 _CLOSED = frozenset(
-    {"carton", "cartons", "bag", "bags", "box", "boxes", "jar", "jars", "can", "cans", "pack",
-     "packs", "packet", "package", "case", "crate", "sack", "tin", "tube", "pouch", "envelope",
-     "bucket", "basket", "container", "drawer", "cabinet", "fridge", "refrigerator", "oven"}
+    (
+        "carton cartons bag bags box boxes jar jars can cans pack packs packet package case "
+        "crate sack tin tube pouch envelope bucket basket container drawer cabinet fridge "
+        "refrigerator oven"
+    ).split()
 )
-_FILLER = frozenset({"a", "an", "the", "and", "exactly", "only", "of", "is", "are", "has", "have"})
+_FILLER = frozenset(("a an the and exactly only of is are has have").split())
 #: Words of a phrase that its facts state (the rest of the phrase is left unchecked).
-_READ = _DEFINITE | _POSITIONS | _PLAIN | frozenset(
-    {"a", "an", "and", "exactly", "only", "more", "than", "at", "least", "most", "fewer", "less"}
+_READ = (
+    _DEFINITE
+    | _POSITIONS
+    | _PLAIN
+    | frozenset(("a an and exactly only more than at least most fewer less").split())
 )
 
 
@@ -641,7 +706,8 @@ def _segment_mentions(
                     start = k + 1
                     break
                 elif w in _READ or (
-                    vocabulary.canonical_color(w) is not None and m.color is not None
+                    vocabulary.canonical_color(w) is not None
+                    and m.color is not None
                     and m.count is not None
                 ):
                     used.add(k)  # a color is read where a count makes it a check
@@ -668,12 +734,20 @@ def _leftover(seg: list[str], used: set[int], shown: list[str]) -> list[str]:
 
 
 _CORNERS = {
-    "top-left": (0, 0), "top-right": (2, 0), "bottom-left": (0, 2), "bottom-right": (2, 2),
-    "upper-left": (0, 0), "upper-right": (2, 0), "lower-left": (0, 2), "lower-right": (2, 2),
+    "top-left": (0, 0),
+    "top-right": (2, 0),
+    "bottom-left": (0, 2),
+    "bottom-right": (2, 2),
+    "upper-left": (0, 0),
+    "upper-right": (2, 0),
+    "lower-left": (0, 2),
+    "lower-right": (2, 2),
 }
 _SPOT_NOUNS = frozenset(
-    {"shelf", "side", "floor", "level", "corner", "compartment", "spot", "slot", "section",
-     "half", "part", "area", "position", "one", "tier", "rack", "nightstand", "table", "row"}
+    (
+        "shelf side floor level corner compartment spot slot section half part area position "
+        "one tier rack nightstand table row"
+    ).split()
 )
 _RELATION_WORDS: dict[tuple[str, ...], str] = {
     ("to", "the", "left", "of"): "left of",
@@ -688,7 +762,7 @@ _RELATION_WORDS: dict[tuple[str, ...], str] = {
     ("on", "top", "of"): "above",
 }
 _INVERSE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
-_PLACE_VERBS = frozenset({"is", "are", "has", "have", "with", "contains", "holds", "shows"})
+_PLACE_VERBS = frozenset(("is are has have with contains holds shows").split())
 
 
 def _spot(words: list[str], middle: str | None) -> tuple[int | None, int | None] | None:
@@ -697,8 +771,10 @@ def _spot(words: list[str], middle: str | None) -> tuple[int | None, int | None]
         return None
     if words[0] in _CORNERS:
         return _CORNERS[words[0]] if all(w in _SPOT_NOUNS for w in words[1:]) else None
-    if len(words) >= 2 and f"{words[0]}-{words[1]}" in _CORNERS and all(
-        w in _SPOT_NOUNS for w in words[2:]
+    if (
+        len(words) >= 2
+        and f"{words[0]}-{words[1]}" in _CORNERS
+        and all(w in _SPOT_NOUNS for w in words[2:])
     ):
         return _CORNERS[f"{words[0]}-{words[1]}"]
     if not all(w in _SPOT_NOUNS for w in words[1:]):
@@ -719,7 +795,9 @@ def _spot(words: list[str], middle: str | None) -> tuple[int | None, int | None]
     return None
 
 
-def _head_spot(seg: list[str], middle: str | None) -> tuple[tuple[int | None, int | None], int] | None:
+def _head_spot(
+    seg: list[str], middle: str | None
+) -> tuple[tuple[int | None, int | None], int] | None:
     """A segment that opens with a position and a verb ("top-left is", "left side has"): the
     position and where its objects start."""
     words = seg[1:] if seg and seg[0] == "and" else seg
@@ -731,7 +809,9 @@ def _head_spot(seg: list[str], middle: str | None) -> tuple[tuple[int | None, in
     return None
 
 
-def _tail_spot(seg: list[str], end: int, middle: str | None) -> tuple[int | None, int | None] | None:
+def _tail_spot(
+    seg: list[str], end: int, middle: str | None
+) -> tuple[int | None, int | None] | None:
     """A position right after an object ("in the center", "on the top shelf")."""
     rest = seg[end:]
     if len(rest) >= 3 and rest[0] in ("in", "on", "at") and rest[1] == "the":
@@ -746,7 +826,7 @@ def _tail_spot(seg: list[str], end: int, middle: str | None) -> tuple[int | None
 def _explicit(seg: list[str], spans: list[tuple[Mention, int, int]]) -> list[tuple[str, str, str]]:
     """Relations a segment states between two objects ("a dog to the left of a cat")."""
     out = []
-    for (m1, _, e1), (m2, s2, _) in zip(spans, spans[1:]):
+    for (m1, _, e1), (m2, s2, _) in pairwise(spans):
         between = seg[e1:s2]
         if between and between[0] in ("is", "are", "sits", "sit", "stands", "placed", "located"):
             between = between[1:]
@@ -762,8 +842,15 @@ def _relations(
     """Relations between objects each named once (not as a kind): the explicit ones, and those
     their positions in a layout give."""
     names = [m.name for m in mentions if not m.definite]
-    once = {m.name for m in mentions if names.count(m.name) == 1 and not m.kind
-            and not m.negated and not m.definite and m.count != 0}
+    once = {
+        m.name
+        for m in mentions
+        if names.count(m.name) == 1
+        and not m.kind
+        and not m.negated
+        and not m.definite
+        and m.count != 0
+    }
     if any(m.definite for m in mentions if m.name in once and m.place != (None, None)):
         return ()
     out: list[tuple[str, str, str]] = [r for r in explicit if r[0] in once and r[2] in once]
@@ -789,14 +876,17 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
     for lead in ((w,) for w in _LEAD_TEXT) if as_text else ():
         if tokens[: len(lead)] == list(lead):
             tokens = tokens[len(lead) :]
-    for lead in _LEADS + (("an", "illustration", "of"), ("an", "image", "showing")):
+    for lead in (*_LEADS, ("an", "image", "showing")):
         if tuple(tokens[: len(lead)]) == lead:
             tokens = tokens[len(lead) :]
             break
     changes = any(t in _CHANGES for t in tokens)
     middle = (
-        "column" if any(t in ("left", "right") or t in _CORNERS for t in tokens)
-        else "row" if any(t in ("top", "bottom", "upper", "lower") for t in tokens) else None
+        "column"
+        if any(t in ("left", "right") or t in _CORNERS for t in tokens)
+        else "row"
+        if any(t in ("top", "bottom", "upper", "lower") for t in tokens)
+        else None
     )
     mentions: list[Mention] = []
     explicit: list[tuple[str, str, str]] = []
@@ -805,8 +895,8 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
     row: int | None = None  # the row a "Top row:" header opened
     listed: tuple[str, int] | None = None  # an ordered list a "left to right:" header opened
     for seg, ender in _segments(tokens):
-        pairs = set(zip(seg, seg[1:]))
-        triples = set(zip(seg, seg[1:], seg[2:]))
+        pairs = set(pairwise(seg))
+        triples = set(zip(seg, seg[1:], seg[2:], strict=False))
         negated = any(t in _NEGATIONS or t.endswith("n't") for t in seg) or bool(
             pairs & {("free", "of"), ("clear", "of"), ("instead", "of")}
         )
@@ -818,8 +908,12 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
                     texts.append(quoted[int(tok[5:])])
                     used.update(range(max(0, j - 3), j + 1))
         header = None
-        for words, axis in ((("left", "to", "right"), "h+"), (("right", "to", "left"), "h-"),
-                            (("top", "to", "bottom"), "v+"), (("bottom", "to", "top"), "v-")):
+        for words, axis in (
+            (("left", "to", "right"), "h+"),
+            (("right", "to", "left"), "h-"),
+            (("top", "to", "bottom"), "v+"),
+            (("bottom", "to", "top"), "v-"),
+        ):
             if words in triples or "-".join(words) in seg:
                 header = axis
         rows = {("top", "row"): 0, ("middle", "row"): 1, ("bottom", "row"): 2}
@@ -852,8 +946,12 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
             listed = (header, 0)
         explicit.extend(_explicit(seg, spans))
         mentions.extend(m for m, _, _ in spans)
-        shown = [quoted[int(t[5:])] if t.startswith("qtext") and t[5:].isdigit()
-                 and int(t[5:]) < len(quoted) else t for t in seg]
+        shown = [
+            quoted[int(t[5:])]
+            if t.startswith("qtext") and t[5:].isdigit() and int(t[5:]) < len(quoted)
+            else t
+            for t in seg
+        ]
         if not used:
             unchecked.append(" ".join(shown))
         else:
@@ -861,9 +959,7 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
         if ender == ".":
             row, listed = None, None
     relations = _relations(mentions, explicit)
-    return Facts(
-        tuple(mentions), tuple(texts), tuple(unchecked), changes, tuple(quoted), relations
-    )
+    return Facts(tuple(mentions), tuple(texts), tuple(unchecked), changes, tuple(quoted), relations)
 
 
 def _groups(mentions: tuple[Mention, ...]) -> dict[str, list[Mention]]:
@@ -873,7 +969,9 @@ def _groups(mentions: tuple[Mention, ...]) -> dict[str, list[Mention]]:
     return out
 
 
-def _object_specs(name: str, ms: list[Mention], changes: bool) -> tuple[list[AssertionSpec], str | None]:
+def _object_specs(
+    name: str, ms: list[Mention], changes: bool
+) -> tuple[list[AssertionSpec], str | None]:
     """The assertions one object's mentions give, or a note of why it is left unchecked."""
     pos = [m for m in ms if not m.negated]
     neg = [m for m in ms if m.negated]
@@ -990,8 +1088,11 @@ def _check_text(spec: AssertionSpec, states: dict[str, _Stated], facts: Facts) -
             return "wrong", f"text: the text writes {list(facts.texts)}, expected {want!r}"
         return "undecided", f"text: the text quotes nothing written, expected {want!r}"
     if spec.name == "relation":
-        sub, rel, obj = str(getattr(p, "subject", "")), str(getattr(p, "relation", "")), str(
-            getattr(p, "object", ""))
+        sub, rel, obj = (
+            str(getattr(p, "subject", "")),
+            str(getattr(p, "relation", "")),
+            str(getattr(p, "object", "")),
+        )
         said = set(facts.relations)
         if (sub, rel, obj) in said or (obj, _INVERSE[rel], sub) in said:
             return "right", ""

@@ -79,7 +79,11 @@ def sentences(seed_dir: Path) -> list[Sentence]:
                 side = ""
                 if "question_a" in row or "question_b" in row:
                     # as the loader: a record holding both questions takes A unless A is taken
-                    side = "b" if "question_b" in row and ("question_a" not in row or "a" in taken) else "a"
+                    side = (
+                        "b"
+                        if "question_b" in row and ("question_a" not in row or "a" in taken)
+                        else "a"
+                    )
                     taken.add(side)
                 sid = f"unisandbox/{folder}/{path.stem}/{rid}" + (f"-{side}" if side else "")
                 out.append(Sentence(sid, group, str(row["answer"])))
