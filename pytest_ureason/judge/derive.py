@@ -873,9 +873,9 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
     lowered = quoted_out.lower()
     tokens = _WORD_RE.findall(lowered)
     # a leading "a picture of" / "draw": not a depiction of a depiction
-    for lead in ((w,) for w in _LEAD_TEXT) if as_text else ():
-        if tokens[: len(lead)] == list(lead):
-            tokens = tokens[len(lead) :]
+    for verb in _LEAD_TEXT if as_text else ():
+        if tokens[:1] == [verb]:
+            tokens = tokens[1:]
     for lead in (*_LEADS, ("an", "image", "showing")):
         if tuple(tokens[: len(lead)]) == lead:
             tokens = tokens[len(lead) :]
@@ -916,7 +916,11 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
         ):
             if words in triples or "-".join(words) in seg:
                 header = axis
-        rows = {("top", "row"): 0, ("middle", "row"): 1, ("bottom", "row"): 2}
+        rows: dict[tuple[str, ...], int] = {
+            ("top", "row"): 0,
+            ("middle", "row"): 1,
+            ("bottom", "row"): 2,
+        }
         if tuple(w for w in seg if w != "and") in rows:
             row = rows[tuple(w for w in seg if w != "and")]
             used.update(range(len(seg)))
@@ -1002,7 +1006,8 @@ def _object_specs(
         return [AssertionSpec("absent", obj, derived=True)], None
     if value > 1000:
         return present, f"{name}: a count beyond what a detector counts"
-    specs = [AssertionSpec("count", CountParams(object=name, op=op, value=value), derived=True)]
+    count = CountParams.model_validate({"object": name, "op": op, "value": value})
+    specs = [AssertionSpec("count", count, derived=True)]
     if op == "==" and len(colors) == 1 and None not in colors:
         color = ColorParams(object=name, color=str(next(iter(colors))))
         specs.append(AssertionSpec("color", color, derived=True))

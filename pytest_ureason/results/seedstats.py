@@ -262,16 +262,16 @@ def format_lines(rows: list[SeedRow]) -> list[str]:
             f"  {'condition':10} {'task':26} {'IDs passed':>11} {'rate':>7} {'A only':>6} "
             f"{'B only':>6} {'incomplete':>10}"
         )
-        for condition, tasks in pairs.items():
-            for task, c in tasks.items():
-                listed = c.get("pairs")
-                if listed is None:  # pooled: sum the tasks' one-sided passes
-                    listed = [p for t, v in tasks.items() if t != POOLED for p in v["pairs"]]
-                a_only = sum(p["a"] == "passed" and p["b"] == "failed" for p in listed)
-                b_only = sum(p["b"] == "passed" and p["a"] == "failed" for p in listed)
-                rate = _pct(c["rate"]) if c["ids"] else "    -"
+        for condition, per_task in pairs.items():
+            for task, cell in per_task.items():
+                sides: list[dict[str, Any]] = cell.get("pairs") or [
+                    p for t, v in per_task.items() if t != POOLED for p in v["pairs"]
+                ]  # pooled: the tasks' pairs
+                a_only = sum(p["a"] == "passed" and p["b"] == "failed" for p in sides)
+                b_only = sum(p["b"] == "passed" and p["a"] == "failed" for p in sides)
+                rate = _pct(cell["rate"]) if cell["ids"] else "    -"
                 lines.append(
-                    f"  {condition:10} {task:26} {c['passed']:>5}/{c['ids']:<5} {rate:>7} "
-                    f"{a_only:>6} {b_only:>6} {c['incomplete']:>10}"
+                    f"  {condition:10} {task:26} {cell['passed']:>5}/{cell['ids']:<5} {rate:>7} "
+                    f"{a_only:>6} {b_only:>6} {cell['incomplete']:>10}"
                 )
     return lines
