@@ -92,6 +92,9 @@ _ARTICLES = ("a", "an")
 _EXACT = ("exactly", "only")
 _TOKEN_RE = re.compile(r"[a-z0-9]+|,|\S")
 MAX_WORDS = 60
+#: The partial reading reads at most this many characters of a text (a refined prompt may be
+#: a whole reasoning); what follows is named unchecked.
+MAX_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -515,9 +518,20 @@ def _segments(tokens: list[str]) -> list[tuple[list[str], str]]:
     return out
 
 
+@cache
+def _object_words_from() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The object words by their first word, longest first."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for words in _object_words():
+        out.setdefault(words[0], []).append(words)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def _object_at(tokens: list[str], i: int) -> tuple[str, bool, int] | None:
     """(object name, a kind of it, tokens used) of the object word starting at ``i``."""
-    for words in _object_words():
+    if i >= len(tokens):
+        return None
+    for words in _object_words_from().get(tokens[i], ()):
         if tuple(tokens[i : i + len(words)]) == words:
             joined = " ".join(words)
             if joined in _AMBIGUOUS or (
@@ -868,7 +882,7 @@ def _relations(
 def read_facts(text: str, as_text: bool = False) -> Facts:
     """The facts a sentence states (see :func:`derive`); ``as_text``: a scene prompt, which
     may start with "Draw" and whose colors without a number are statements."""
-    raw = " ".join(str(text).split())
+    raw = " ".join(str(text)[:MAX_CHARS].split())
     quoted_out, quoted = _quote_out(raw)
     lowered = quoted_out.lower()
     tokens = _WORD_RE.findall(lowered)
@@ -963,6 +977,8 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
         if ender == ".":
             row, listed = None, None
     relations = _relations(mentions, explicit)
+    if len(str(text)) > MAX_CHARS:
+        unchecked.append(f"the text beyond {MAX_CHARS} characters")
     return Facts(tuple(mentions), tuple(texts), tuple(unchecked), changes, tuple(quoted), relations)
 
 
