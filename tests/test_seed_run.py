@@ -344,3 +344,41 @@ def test_unisandbox_mapping_scores_an_id_only_when_a_and_b_both_pass(
             "*direct     unisandbox-mapping-d1*1/2*50.0%*",
         ]
     )
+
+
+def test_advisory_derived_text_without_ocr_leaves_the_judge_to_decide(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 14: a derived ``text`` check advises; without an OCR package it is recorded as not
+    run, and the yes/no judge still decides the item (it is not skipped as not judged)."""
+    pytester.makeconftest(
+        "import sys\n"
+        "sys.modules['rapidocr'] = None  # OCR absent, as Python sees an absent package\n"
+        "from pytest_ureason import register_model\n"
+        "from pytest_ureason.reference.model import ReferenceModel\n"
+        "class YesJudge(ReferenceModel):\n"
+        "    name = 'issue14-yes-judge'\n"
+        "    def answer(self, images, questions, seeds):\n"
+        "        return ['<answer>Yes</answer>'] * len(questions)\n"
+        "register_model('issue14-yes-judge')(lambda path, options: YesJudge(path, options))\n"
+    )
+    rows = [
+        {
+            "id": 1,
+            "prompt": "Draw a shop sign that says OPEN.",
+            "category": "text",
+            "expect_en": "The word 'OPEN' appears in the image.",
+        },
+    ]
+    path = pytester.path / "text.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    args = [str(path), "--model", "reference", "--judge", "issue14-yes-judge"]
+    args += ["--condition", "direct", "--condition", "reasoning"]
+    result = pytester.runpytest_subprocess(*args, "--junitxml", "o.xml")
+    outcomes = result.parseoutcomes()
+    assert outcomes == {"passed": 2}  # the judge said yes: judged, not skipped
+    xml = (pytester.path / "o.xml").read_text()
+    assert "not run: " in xml and "rapidocr" in xml
+    # required, the same check has to run: without OCR the items are not judged
+    required = pytester.runpytest_subprocess(*args, "--derived-assertions", "require")
+    assert required.parseoutcomes().get("skipped", 0) == 2

@@ -307,10 +307,22 @@ def reason_line(case: Case, verdicts: list[Verdict], settings: Settings) -> str:
     return line
 
 
+def not_run(assertion: str, why: str) -> Verdict:
+    """The verdict of an advisory derived assertion whose judge is not installed: it neither
+    passes nor fails anything (left out of the derived tables), and says why."""
+    from pytest_ureason.judge.assertions import Verdict
+
+    return Verdict(True, f"not run: {why}", assertion, "none", {"not_run": why})
+
+
 def annotate(case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]) -> None:
     """Record, for the seed-format tables, what the judge and the derived assertions said."""
     judged = [v for v in verdicts if v.assertion.startswith("judge(")]
-    derived = [v for v, s in zip(verdicts, case.instance.expect, strict=False) if s.derived]
+    derived = [
+        v
+        for v, s in zip(verdicts, case.instance.expect, strict=False)
+        if s.derived and "not_run" not in v.evidence
+    ]
     if not judged:
         return
     first = judged[0]
