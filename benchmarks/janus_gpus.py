@@ -102,8 +102,10 @@ def main() -> int:
     print("warm-up, both GPUs (fills the compile cache):", flush=True)
     run_pytest(warm, checkpoint, args.gpus, 2, args.batch, work / "warm", extra)
     suites = write_suite(work / "timed", args.images, 7)
-    for name, gpus, workers in (("1 GPU", first, 1), (f"{args.gpus.count(',') + 1} GPUs",
-                                                       args.gpus, args.gpus.count(",") + 1)):
+    for name, gpus, workers in (
+        ("1 GPU", first, 1),
+        (f"{args.gpus.count(',') + 1} GPUs", args.gpus, args.gpus.count(",") + 1),
+    ):
         out = work / name.replace(" ", "")
         out.mkdir(exist_ok=True)
         print(f"{name}: -n {workers} --gpus {gpus}", flush=True)

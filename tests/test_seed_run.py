@@ -29,7 +29,7 @@ def test_examples_run_with_stand_in_judge_tables_and_cache(pytester: pytest.Pyte
             "*judge reference@reference-* (stand-in: the model under test) said no*",
             "*advisory (derived, not deciding): expected frog == 2, found 1*",
             "derived assertions (coverage) and judge vs detector (agreement):",
-            "*ureason-arithmetic*4/5*",
+            "*ureason-arithmetic*5/5*",  # "Six oranges in a bowl." is derived partially
             "reasoning x image*",
             "*reasoning  unisandbox-mapping-d1*",
             "yes/no judge: 16 prompts answered in 2 batched answer() calls*",
@@ -313,3 +313,72 @@ def test_text_judge_failure_is_a_clear_item_error(pytester: pytest.Pytester) -> 
     )
     broken.assert_outcomes(skipped=2)
     broken.stdout.fnmatch_lines(["*SKIPPED*--text-judge reference: *"])
+
+
+def test_unisandbox_mapping_scores_an_id_only_when_a_and_b_both_pass(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 14: a mapping ``ID`` passes only when its A and its B image both pass, as the
+    paper scores it; the per-image verdicts stay in the report, difficulty stays a tag."""
+    files = copy_seed_examples(pytester, "unisandbox/mapping_1.jsonl")
+    result = pytester.runpytest(*files, "--model", "reference", "--ureason-json", "out.json")
+    data = json.loads((pytester.path / "out.json").read_text())
+    items = {(i["condition"], i["instance"]): i["outcome"] for i in data["items"]}
+    pairs = data["seed_formats"]["mapping_pairs"]
+    assert set(pairs) == {"direct", "reasoning", "decontext"}
+    for condition, tasks in pairs.items():
+        cell = tasks["unisandbox-mapping-d1"]  # difficulty 1: its task and tag, not a merge
+        assert [p["id"] for p in cell["pairs"]] == ["1", "2"]
+        for p in cell["pairs"]:  # the per-image verdicts are the items' own outcomes
+            assert p["a"] == items[(condition, f"{p['id']}-a")]
+            assert p["b"] == items[(condition, f"{p['id']}-b")]
+            assert p["passed"] == (p["a"] == p["b"] == "passed")
+        assert cell["ids"] == 2 and cell["incomplete"] == 0
+        assert cell["passed"] == sum(p["passed"] for p in cell["pairs"])
+    # the reference model draws ID 1 right on both sides and ID 2 wrong on both (direct)
+    direct = pairs["direct"]["unisandbox-mapping-d1"]
+    assert (direct["passed"], direct["ids"], direct["rate"]) == (1, 2, 0.5)
+    result.stdout.fnmatch_lines(
+        [
+            "UniSandbox mapping per ID (passes when its A and B images both pass):",
+            "*direct     unisandbox-mapping-d1*1/2*50.0%*",
+        ]
+    )
+
+
+def test_advisory_derived_text_without_ocr_leaves_the_judge_to_decide(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 14: a derived ``text`` check advises; without an OCR package it is recorded as not
+    run, and the yes/no judge still decides the item (it is not skipped as not judged)."""
+    pytester.makeconftest(
+        "import sys\n"
+        "sys.modules['rapidocr'] = None  # OCR absent, as Python sees an absent package\n"
+        "from pytest_ureason import register_model\n"
+        "from pytest_ureason.reference.model import ReferenceModel\n"
+        "class YesJudge(ReferenceModel):\n"
+        "    name = 'issue14-yes-judge'\n"
+        "    def answer(self, images, questions, seeds):\n"
+        "        return ['<answer>Yes</answer>'] * len(questions)\n"
+        "register_model('issue14-yes-judge')(lambda path, options: YesJudge(path, options))\n"
+    )
+    rows = [
+        {
+            "id": 1,
+            "prompt": "Draw a shop sign that says OPEN.",
+            "category": "text",
+            "expect_en": "The word 'OPEN' appears in the image.",
+        },
+    ]
+    path = pytester.path / "text.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    args = [str(path), "--model", "reference", "--judge", "issue14-yes-judge"]
+    args += ["--condition", "direct", "--condition", "reasoning"]
+    result = pytester.runpytest_subprocess(*args, "--junitxml", "o.xml")
+    outcomes = result.parseoutcomes()
+    assert outcomes == {"passed": 2}  # the judge said yes: judged, not skipped
+    xml = (pytester.path / "o.xml").read_text()
+    assert "not run: " in xml and "rapidocr" in xml
+    # required, the same check has to run: without OCR the items are not judged
+    required = pytester.runpytest_subprocess(*args, "--derived-assertions", "require")
+    assert required.parseoutcomes().get("skipped", 0) == 2

@@ -14,11 +14,17 @@ are the same from junit files, a serial run or xdist workers):
   judge alone decides, derived assertions advise; see :func:`pytest_ureason.run.score.advisory`).
   "Reasoning right, image wrong" is the understanding-to-generation gap;
 * **outcome rule**: whether derived assertions advised or decided, and how many items the
-  judge passed while a derived assertion failed (with ``require`` those items fail).
+  judge passed while a derived assertion failed (with ``require`` those items fail);
+* **UniSandbox mapping per ID** (:func:`mapping_pairs`), as the paper scores it: an ``ID``
+  passes only when both its A image (instance ``<ID>-a``) and its B image (``<ID>-b``) pass,
+  per condition, task (difficulty stays in the task and tag) and seed; each pair keeps its two
+  per-image outcomes. A pair with a side missing (an unscorable released answer is skipped),
+  or a side that errored, is *incomplete*: not scored.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,6 +47,7 @@ class SeedRow:
     derived_count: int
     reasoning: str | None  # right / wrong / undecided, None when not a reasoning item
     derived_role: str | None = None  # advise / require, None without derived assertions
+    seed: str = ""
     paper: str | None = None  # a paper protocol's image verdict: yes / no / error
     paper_protocol: str | None = None  # NAME#sha
     paper_reasoning: str | None = (
@@ -66,6 +73,7 @@ class SeedRow:
             int(str(props.get(record.DERIVED_COUNT, 0) or 0)),
             str(reasoning) if reasoning is not None else None,
             str(role) if (role := props.get(record.DERIVED_ROLE)) is not None else None,
+            str(props.get(record.SEED, "")),
             *(
                 str(v) if (v := props.get(name)) is not None else None
                 for name in (
@@ -259,6 +267,48 @@ def paper_lines(rows: list[SeedRow], shown: int = 20) -> list[str]:
     return lines
 
 
+MAPPING_TASK = "unisandbox-mapping"
+_SIDE_RE = re.compile(r"^(?P<id>.+)-(?P<side>[ab])$")
+
+
+def mapping_pairs(rows: list[SeedRow]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per condition and mapping task (and pooled over ``all``): the IDs whose A and B images
+    were both scored, how many passed both, the rate, the incomplete IDs, and each pair's
+    per-image outcomes (``{"id", "seed", "a", "b", "passed"}``)."""
+    sides: dict[tuple[str, str, str, str], dict[str, str]] = {}
+    for r in rows:
+        found = _SIDE_RE.match(r.instance)
+        if not r.task.startswith(MAPPING_TASK) or found is None:
+            continue
+        key = (r.condition, r.task, found.group("id"), r.seed)
+        sides.setdefault(key, {})[found.group("side")] = r.outcome
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (condition, task, pid, seed), got in sorted(sides.items()):
+        for name in (task, POOLED):
+            cell = out.setdefault(condition, {}).setdefault(
+                name, {"ids": 0, "passed": 0, "rate": 0.0, "incomplete": 0, "pairs": []}
+            )
+            a, b = got.get("a"), got.get("b")
+            scored = a in ("passed", "failed") and b in ("passed", "failed")
+            both = a == "passed" and b == "passed"
+            if scored:
+                cell["ids"] += 1
+                cell["passed"] += int(both)
+                cell["rate"] = cell["passed"] / cell["ids"]
+            else:
+                cell["incomplete"] += 1
+            if name != POOLED:
+                cell["pairs"].append(
+                    {"id": pid, "seed": seed, "a": a, "b": b, "passed": both if scored else None}
+                )
+    for cells in out.values():
+        if POOLED in cells:
+            del cells[POOLED]["pairs"]
+            if len(cells) == 2:  # one task: the pooled row repeats it
+                del cells[POOLED]
+    return out
+
+
 def to_json(rows: list[SeedRow]) -> dict[str, Any]:
     """The three tables and the rows they come from (empty when no item had a judge or
     reasoning verdict)."""
@@ -270,6 +320,7 @@ def to_json(rows: list[SeedRow]) -> dict[str, Any]:
         "reasoning_image": two_by_two(rows),
         "outcome_rule": outcome_rule(rows),
         **({"paper_protocols": papers} if (papers := paper_protocols(rows)) else {}),
+        "mapping_pairs": mapping_pairs(rows),
         "rows": [asdict(r) for r in rows],
     }
 
@@ -325,4 +376,23 @@ def format_lines(rows: list[SeedRow]) -> list[str]:
                     f"{c['wrong_right']:>6} {c['wrong_wrong']:>6} {c['undecided']:>9}"
                 )
     lines.extend(paper_lines(rows))
+    pairs = mapping_pairs(rows)
+    if pairs:
+        lines.append("UniSandbox mapping per ID (passes when its A and B images both pass):")
+        lines.append(
+            f"  {'condition':10} {'task':26} {'IDs passed':>11} {'rate':>7} {'A only':>6} "
+            f"{'B only':>6} {'incomplete':>10}"
+        )
+        for condition, per_task in pairs.items():
+            for task, cell in per_task.items():
+                sides: list[dict[str, Any]] = cell.get("pairs") or [
+                    p for t, v in per_task.items() if t != POOLED for p in v["pairs"]
+                ]  # pooled: the tasks' pairs
+                a_only = sum(p["a"] == "passed" and p["b"] == "failed" for p in sides)
+                b_only = sum(p["b"] == "passed" and p["a"] == "failed" for p in sides)
+                rate = _pct(cell["rate"]) if cell["ids"] else "    -"
+                lines.append(
+                    f"  {condition:10} {task:26} {cell['passed']:>5}/{cell['ids']:<5} {rate:>7} "
+                    f"{a_only:>6} {b_only:>6} {cell['incomplete']:>10}"
+                )
     return lines

@@ -348,11 +348,16 @@ class Runner:
             if any(spec.name == "judge" for spec in case.instance.expect):
                 obs.yesno_judge = self.yesno_judge()
             obs.prefetch(object_labels(case.instance.expect))
+            advise = self.settings.derived_assertions == "advise"
             for spec in case.instance.expect:
                 try:
                     verdicts.append(evaluate(spec.name, spec.params, obs))
-                except DetectorUnavailable:
-                    raise
+                except DetectorUnavailable as exc:
+                    if not (advise and spec.derived):
+                        raise
+                    # an advisory derived check whose judge is not installed (OCR for a
+                    # derived `text`): recorded as not run; the yes/no judge still decides
+                    verdicts.append(judging.not_run(spec.describe(), str(exc)))
                 except Exception as exc:
                     props.append((prop.OUTCOME, "error"))
                     props.append((prop.REASON, f"{spec.describe()} raised {exc!r}"))

@@ -5,9 +5,10 @@ The **reasoning verdict** of a ``reasoning`` / ``decontext`` item with an expect
 says whether the reasoning reached it: by ``--text-judge MODEL`` with the same yes/no protocol
 (``data/judge_reasoning.txt``; calls batched and stored like reasoning), else by the item's
 derived assertions checked against the refined prompt extracted from the reasoning, read
-with the same strict grammar (:func:`pytest_ureason.judge.derive.judge_text`): a refined prompt
-outside the grammar leaves the verdict ``undecided``, never a guess from a partial reading.
-Without a text judge or derived assertions it is ``undecided`` too.
+with the same partial reading as the expectation (:func:`pytest_ureason.judge.derive.judge_text`):
+one contradicted assertion makes it ``wrong``, all confirmed ``right`` (the reason names what
+the expectation leaves unchecked), anything the text does not state leaves it ``undecided``,
+never a guess. Without a text judge or derived assertions it is ``undecided`` too.
 
 The functions take ``(harness, judges, settings)`` (the run's :class:`~pytest_ureason.judge.
 judges.Judges`), never the runner; a group's batched judge calls are :mod:`.prefetch`'s.
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_ureason.collect.items import VerdictFailure, not_judged
 from pytest_ureason.conditions import NEEDS_REASONING, extract_refined
-from pytest_ureason.judge.derive import judge_text
+from pytest_ureason.judge.assertions import Verdict
+from pytest_ureason.judge.derive import derive, judge_text
 from pytest_ureason.judge.detect import DetectorUnavailable
 from pytest_ureason.judge.judges import Judges
 from pytest_ureason.judge.yesno import (
@@ -40,7 +42,6 @@ from pytest_ureason.run.harness import Harness, Outcome
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
-    from pytest_ureason.judge.assertions import Verdict
     from pytest_ureason.settings import Settings
 
 
@@ -106,6 +107,9 @@ def reasoning_verdict(
     refined = extract_refined(outcome.reasoning).prompt
     verdict, lines = judge_text(derived, refined)
     reason = f"refined prompt {refined[:200]!r}" + (": " + "; ".join(lines) if lines else "")
+    left = derive(expectation(case) or "").unchecked  # "right" covers the derived checks only
+    if verdict == "right" and left:
+        reason += "; not checked: " + "; ".join(left)[:300]
     return {"verdict": verdict, "by": "derived", "reason": reason}
 
 
@@ -147,10 +151,20 @@ def reason_line(case: Case, verdicts: list[Verdict], settings: Settings) -> str:
     return line
 
 
+def not_run(assertion: str, why: str) -> Verdict:
+    """The verdict of an advisory derived assertion whose judge is not installed: it neither
+    passes nor fails anything (left out of the derived tables), and says why."""
+    return Verdict(True, f"not run: {why}", assertion, "none", {"not_run": why})
+
+
 def annotate(case: Case, verdicts: list[Verdict], props: list[tuple[str, object]]) -> None:
     """Record, for the seed-format tables, what the judge and the derived assertions said."""
     judged = [v for v in verdicts if v.assertion.startswith("judge(")]
-    derived = [v for v, s in zip(verdicts, case.instance.expect, strict=False) if s.derived]
+    derived = [
+        v
+        for v, s in zip(verdicts, case.instance.expect, strict=False)
+        if s.derived and "not_run" not in v.evidence
+    ]
     if not judged:
         return
     first = judged[0]
