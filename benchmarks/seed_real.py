@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pytest_ureason.collect.schema import load_suite  # noqa: E402
+from pytest_ureason.collect.loader import load_suite  # noqa: E402
 from pytest_ureason.conditions import extract_refined  # noqa: E402
 from pytest_ureason.judge.derive import derive, restates_task  # noqa: E402
 from pytest_ureason.results import seedreal  # noqa: E402
