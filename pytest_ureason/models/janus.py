@@ -10,10 +10,11 @@ Sampling is *per item*: the noise of item ``k`` at token ``t`` is a hash of (see
 an image depends on its own prompt and seed only, never on what else shares its batch.
 
 Decode paths (``--model-arg decode=...``, see :mod:`pytest_ureason.models.janus_decode`):
-``fast`` (the adapter's own KV buffer, attention over the filled length only,
-batches sized from free GPU memory, one CUDA graph per length bucket on a GPU), ``static``
-(the default until ``fast`` is measured on a GPU: transformers' ``StaticCache`` attended over
-its full length, the step compiled with ``torch.compile`` into CUDA graphs), ``plain``
+``fast`` (the default: the adapter's own KV buffer, attention over the filled length only,
+batches sized from free GPU memory, one CUDA graph per length bucket on a GPU; on an H100 it
+holds 16.8-17.6 images/s from 128 to 512 images where ``static`` ran out of memory), ``static``
+(transformers' ``StaticCache`` attended over its full length, the step compiled with
+``torch.compile`` into CUDA graphs; the earlier default), ``plain``
 (the same loop, eager, dynamic cache) and ``transformers`` (the library's own
 ``generate(generation_mode="image")``; its sampling uses the global RNG).
 
@@ -135,7 +136,7 @@ class JanusProModel:
         )
         self.guidance = opts.number("guidance", 5.0, 0.0, 100.0)
         self.temperature = opts.number("temperature", 1.0, 0.0, 10.0)
-        self.decode = opts.choice("decode", "static", DECODE_PATHS)
+        self.decode = opts.choice("decode", "fast", DECODE_PATHS)
         self.compile = opts.choice("compile", "auto", ("auto", "on", "off"))
         self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
         self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
