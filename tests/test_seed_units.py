@@ -522,3 +522,24 @@ def test_mapping_pairs_need_both_sides_scored() -> None:
     assert d2["pairs"][1] == {"id": "2", "seed": "0", "a": "passed", "b": "failed", "passed": False}
     assert d2["pairs"][2]["passed"] is None  # incomplete: not scored either way
     assert found["all"] == {"ids": 3, "passed": 2, "rate": 2 / 3, "incomplete": 2}
+
+
+def test_judge_text_calls_another_scene_wrong_and_nothing_else() -> None:
+    lamp_clock = derive("Top-left is a table lamp, top-right is an alarm clock.").specs
+    verdict, why = judge_text(lamp_clock, "A picture of a cell phone.")
+    assert verdict == "wrong" and "names none of what is expected" in why[0]
+    assert "cell phone" in why[0] and "lamp" in why[0]
+    # one expected object named: only what is named is judged, the rest stays open
+    assert judge_text(derive("1 apple and 2 carrots").specs, "A picture of an apple.")[0] == (
+        "undecided"
+    )
+    # a setting is not a scene of its own, and a generic word may stand for the expected object
+    apples = derive("Exactly 2 red apples on the table.").specs
+    assert judge_text(apples, "The remaining fruit on the table.")[0] == "undecided"
+    assert judge_text(apples, "A table.")[0] == "undecided"
+    assert judge_text(apples, "A banana and some fruit.")[0] == "undecided"
+    # expected writing, a scene without any: another scene; with other writing: wrong as before
+    letter = derive("The letter 'S' appears in the image.").specs
+    assert judge_text(letter, "A picture of a strawberry.")[0] == "wrong"
+    assert judge_text(letter, "A strawberry with the word 'KIWI' on it.")[0] == "wrong"
+    assert judge_text(letter, "A strawberry with the letter 'S' on it.")[0] == "right"

@@ -1174,8 +1174,10 @@ def judge_text(specs: tuple[AssertionSpec, ...], text: str) -> tuple[str, list[s
     ``color`` that single color, ``text`` a quoted string containing the expected one,
     ``relation`` the same relation read from the text's layout or words. An object the text
     does not name, a number or color it does not state, leave that assertion undecided: the
-    text may say it in words we do not read, so nothing is guessed. A text that restates the
-    task (:func:`restates_task`) is undecided as a whole.
+    text may say it in words we do not read, so nothing is guessed. One exception: a text that
+    names objects of its own and not one of the objects (or the writing) asked for describes
+    another scene, which is ``wrong``. A text that restates the task (:func:`restates_task`) is
+    undecided as a whole.
 
     Returns:
         ``wrong`` (one line per contradiction) when any assertion is contradicted, else
@@ -1195,6 +1197,47 @@ def judge_text(specs: tuple[AssertionSpec, ...], text: str) -> tuple[str, list[s
             open_.append(line)
     if wrong:
         return "wrong", wrong
+    other = _another_scene(specs, states, facts, text)
+    if other:
+        return "wrong", [other]
     if open_ or not specs:
         return "undecided", open_ or ["no derived assertion to check"]
     return "right", []
+
+
+#: Objects that set a scene rather than make it (a text about "the fruit on the table" has
+#: not named another subject), and words that may stand for any expected object.
+_SETTINGS = frozenset({"dining table", "table", "bench", "chair", "couch", "bed", "desk", "shelf"})
+_GENERIC = re.compile(
+    r"\b(?:fruits?|vegetables?|foods?|animals?|objects?|items?|things?|toys?|snacks?|drinks?|"
+    r"plants?|produce|stuff|something|shapes?)\b",
+    re.IGNORECASE,
+)
+
+
+def _another_scene(
+    specs: tuple[AssertionSpec, ...], states: dict[str, _Stated], facts: Facts, text: str
+) -> str:
+    """Why a text describes another scene, or "": it names objects of its own, and not one of
+    the objects (or the writing) the expectation asks for. Not a guess from a partial reading:
+    the text says what is drawn, and nothing it says is what was asked."""
+    drawn = sorted(name for name, st in states.items() if st.named and name not in _SETTINGS)
+    asked = [s for s in specs if s.name in ("present", "count", "color", "text")]
+    if not drawn or not asked or _GENERIC.search(text):
+        return ""
+    wanted: list[str] = []
+    for spec in asked:
+        if spec.name == "text":
+            if facts.texts:
+                return ""
+            wanted.append("written " + repr(str(getattr(spec.params, "contains", None) or "")))
+            continue
+        name = str(getattr(spec.params, "object", ""))
+        st = states.get(name)
+        if st is not None and st.named:
+            return ""
+        wanted.append(name)
+    return (
+        f"the text draws {', '.join(drawn)} and names none of what is expected "
+        f"({', '.join(dict.fromkeys(wanted))})"
+    )
