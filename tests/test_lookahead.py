@@ -53,6 +53,10 @@ class SlowToy(ReferenceModel):
 def pytest_runtest_logreport(report):
     if report.when == "call":
         log(f"done {report.nodeid}")
+
+
+def pytest_runtest_teardown(item):
+    time.sleep(0.2)  # judging that takes a while: room for the background thread to start
 """
 
 SUITE = """\
@@ -126,11 +130,12 @@ def test_the_next_group_is_generated_while_the_current_one_is_judged(
     assert sum("ureason-lookahead" in line for line in gens_on) == 2  # groups 2 and 3
 
     # Without look-ahead, group k+1 is generated only after group k's three items finished;
-    # with it, group 2 is asked for before the first item of group 1 has finished.
+    # with it, group k+1 is asked for while group k's items are still being judged.
     dones_before = [sum(1 for e in off[:i] if e.startswith("done ")) for i, _ in _groups(off)]
     assert dones_before == [0, 3, 6]
     dones_before = [sum(1 for e in on[:i] if e.startswith("done ")) for i, _ in _groups(on)]
-    assert dones_before[:2] == [0, 0]
+    assert dones_before[0] == 0
+    assert dones_before[1] < 3
     assert dones_before[2] < 6
 
 

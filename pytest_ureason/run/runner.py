@@ -9,8 +9,10 @@ Look-ahead (``--lookahead on``, the default in one process): once a group is pre
 group of the run's order is generated on a background thread while this group's items are
 judged, so the model and the judges work at the same time. One group at most is ahead; the
 model is used by one thread at a time (the harness' model lock, also held by the model under
-test when it judges as its own stand-in); a failure in the background is not kept: the group
-is prepared again in the foreground when its first item runs, where it is recorded as usual.
+test when it judges as its own stand-in). A model error in the background is recorded on its
+items as in the foreground; anything that escapes preparation there (a bug, an interrupt)
+leaves the group unprepared, and it is prepared again in the foreground when its first item
+runs.
 """
 
 from __future__ import annotations
