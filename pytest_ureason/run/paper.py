@@ -28,7 +28,6 @@ verdict ``error`` with the reason, never a pass.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ from pytest_ureason.judge.paper_parse import (
 from pytest_ureason.judge.paper_protocols import PaperProtocol, Stage, family_of, judge_args, load
 from pytest_ureason.judge.yesno import bounded, model_identity, parse_decision
 from pytest_ureason.models.batching import Failed, run_batched
-from pytest_ureason.run.store import content_key
+from pytest_ureason.run.store import content_key, read_rgb
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
@@ -169,16 +168,7 @@ def _ask(
     todo = list(first.values())
 
     def ask(batch: list[int]) -> list[str]:
-        from PIL import Image
-
-        images: list[Any] = []
-        for i in batch:
-            path = jobs[i][0]
-            if path is None:
-                images.append(None)
-            else:
-                with Image.open(io.BytesIO(path.read_bytes())) as img:
-                    images.append(img.convert("RGB"))
+        images = [None if (path := jobs[i][0]) is None else read_rgb(path) for i in batch]
         answers = judge.model.answer(images, [jobs[i][1] for i in batch], [0] * len(batch))
         if not isinstance(answers, list) or len(answers) != len(batch):
             raise TypeError(f"judge {judge.label}: answer() must return {len(batch)} answers")

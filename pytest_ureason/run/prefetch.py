@@ -13,7 +13,6 @@ The functions take ``(harness, judges, settings)``, never the runner.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.run import paper
 from pytest_ureason.run.harness import MODEL_ERRORS, Harness, Outcome
 from pytest_ureason.run.score import expectation, reasoning_prompt, yesno_judge
-from pytest_ureason.run.store import StoredEvidence
+from pytest_ureason.run.store import StoredEvidence, read_rgb
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -61,13 +60,7 @@ def _add_jobs(
 
 def _images(batch: list[Job]) -> list[Image.Image | None]:
     """The images of a batch of jobs, read from their files."""
-    from PIL import Image
-
-    images: list[Image.Image | None] = []
-    for path, _, _, _ in batch:
-        with Image.open(io.BytesIO(path.read_bytes())) as img:
-            images.append(img.convert("RGB"))
-    return images
+    return [read_rgb(path) for path, _, _, _ in batch]
 
 
 def _image_jobs(harness: Harness, judge: YesNoJudge, cases: list[Case]) -> list[Job]:

@@ -22,6 +22,7 @@ miss (made again, once) and is counted in :attr:`Store.failed` for the terminal 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import tempfile
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
     from PIL import Image
 
 log = logging.getLogger("pytest_ureason")
+
+
+def read_rgb(path: Path) -> Image.Image:
+    """A stored image as RGB, read whole into memory (the file is closed at once)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(path.read_bytes())) as img:
+        return img.convert("RGB")
 
 
 def content_key(**fields: Any) -> str:
@@ -69,8 +78,6 @@ class Store:
 
     def put_image(self, key: str, image: Image.Image, meta: dict[str, Any]) -> Path:
         """Write an image and its metadata atomically (metadata first, image last)."""
-        import io
-
         path = self.image_path(key)
         meta = {**meta, "image_size": list(image.size)}  # checked when read back
         atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1, default=str).encode())
