@@ -178,7 +178,14 @@ def main() -> int:
         help="whole runs: INSTANCES:BATCH[,...], each with --lookahead on and off",
     )
     ap.add_argument("--whole-modes", default="on,off", help="--lookahead values of --whole")
-    ap.add_argument("--matmul-at", type=int, default=0, help="time matmul attention here")
+    ap.add_argument(
+        "--variants",
+        default="",
+        help="fast-path variants timed tokens-only at every batch: ATTENTION:FUSE[,...], e.g. "
+        "sdpa:off,triton:on (attention sdpa/matmul/triton; fuse on/off: regional compile)",
+    )
+    ap.add_argument("--fast-attention", default="auto", help="attention of the main fast rows")
+    ap.add_argument("--profile", type=int, default=0, help="kernel-time breakdown at this batch")
     ap.add_argument("--out", default=os.environ.get("OUT", ".") + "/janus_throughput.md")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -201,7 +208,9 @@ def main() -> int:
     model, processor = build(args.size, device, dtype)
     from pytest_ureason.models.janus import JanusProModel
 
-    fast = JanusProModel.from_components(model, processor, {"decode": "fast"}, tag="bench")
+    fast = JanusProModel.from_components(
+        model, processor, {"decode": "fast", "attention": args.fast_attention}, tag="bench"
+    )
     tokens = model.config.vision_config.num_image_tokens
     weights, kv_token = geometry(model)
     emit(
@@ -227,10 +236,20 @@ def main() -> int:
             return ""
         return f"{torch.cuda.max_memory_allocated() / 2**30:.1f}"
 
-    def row(b: int, name: str, count: int, secs: float, note: str = "", steps: int = 0) -> float:
+    def row(
+        b: int,
+        name: str,
+        count: int,
+        secs: float,
+        note: str = "",
+        steps: int = 0,
+        per_step: float = 0.0,
+    ) -> float:
+        """A table row; ``per_step``: images in one step (the mean chunk), default the batch."""
         rate = count / secs
         per = f"{1e3 * secs / steps:.2f}" if steps else ""
-        floor = f"{floor_ms(model, min(count, b), prompt_len)[0]:.2f}" if steps else ""
+        images = per_step or min(count, b)
+        floor = f"{floor_ms(model, images, prompt_len)[0]:.2f}" if steps else ""
         emit(
             f"| {b} | {name} | {count} | {secs:.2f} | {rate:.2f} | {per} | {floor} | {peak()} "
             f"| {note} |"
@@ -255,7 +274,15 @@ def main() -> int:
                     f"| chunks {chunks}, KV budget {budget} |"
                 )
                 secs, _ = timed(partial(dec.tokens, texts[:b], seeds, 5.0, 1.0))
-                rates[("tokens", b)] = row(b, "fast decode, tokens only", b, secs, "", steps)
+                rates[("tokens", b)] = row(
+                    b,
+                    "fast decode, tokens only",
+                    b,
+                    secs,
+                    f"attention {dec.attention}, fuse {dec.fuse}",
+                    steps,
+                    sum(chunks) / len(chunks),
+                )
                 if "fast" in rows:  # "tokens": the decode loop only
                     secs, _ = timed(partial(fast.generate, sub, seeds))
                     rates[("raw", b)] = row(b, "raw: adapter.generate (tokens + VQ + PIL)", b, secs)
@@ -321,25 +348,40 @@ def main() -> int:
             emit(f"| {b} | static FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
         static.decoder.release()
         del static
-    if args.matmul_at:  # the same fast path with attention as two GEMVs, for comparison
-        b = args.matmul_at
-        fast.decoder.release()
-        other = JanusProModel.from_components(model, processor, {"decode": "fast"}, tag="bench")
-        dec2: Any = other.decoder
-        dec2.attention = "matmul"
+    if args.profile and device == "cuda":
         try:
-            timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
-            secs, _ = timed(lambda: dec2.tokens(texts[:b], [0] * b, 5.0, 1.0))
-            row(
-                b,
-                "fast, attention as matmul + softmax, tokens only",
-                b,
-                secs,
-                f"chunks {dec2.chunks_run[-1:]}",
-                len(dec2.chunks_run[1:]) * (tokens - 1) or 1,
-            )
+            emit("")
+            emit(profile(fast.decoder, texts[: args.profile]))
+            emit("")
         except Exception:
-            emit(f"| {b} | matmul FAILED | | | | | | | {traceback.format_exc(limit=2)!r} |")
+            emit(f"profile FAILED: {traceback.format_exc(limit=3)!r}")
+    for variant in filter(None, args.variants.split(",")):
+        attention, _, fuse = variant.partition(":")
+        fast.decoder.release()
+        fast.decoder.budget = None  # the released budget was halved: size it afresh
+        other = JanusProModel.from_components(
+            model, processor, {"decode": "fast", "attention": attention}, tag="bench"
+        )
+        dec2: Any = other.decoder
+        dec2.fuse = fuse == "on" and dec2.graphs
+        for b in batches:
+            try:
+                call = partial(dec2.tokens, texts[:b], [0] * b, 5.0, 1.0)
+                warm, _ = timed(call)
+                before = len(dec2.chunks_run)
+                secs, _ = timed(call)
+                chunks = dec2.chunks_run[before:]
+                rates[(f"variant {variant}", b)] = row(
+                    b,
+                    f"fast, attention {dec2.attention}, fuse {fuse}, tokens only",
+                    b,
+                    secs,
+                    f"first call {warm:.1f} s; chunks {chunks}",
+                    len(chunks) * (tokens - 1),
+                    sum(chunks) / len(chunks),
+                )
+            except Exception:
+                emit(f"| {b} | {variant} FAILED | | | | | | | {traceback.format_exc(limit=3)!r} |")
         dec2.release()
         del other, dec2
     for spec in filter(None, args.whole.split(",")):
@@ -439,6 +481,53 @@ def main() -> int:
         f"(weights amortised; e.g. {big} images {big_rate:.1f})"
     )
     return 0
+
+
+def profile(decoder: Any, texts: list[str]) -> str:
+    """Where one call's GPU time goes: kernels grouped by kind, as a markdown table."""
+    import torch
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    n = len(texts)
+    decoder.tokens(texts, [0] * n, 5.0, 1.0)  # capture outside the profile
+    with torch_profile(activities=[ProfilerActivity.CUDA]) as prof:
+        decoder.tokens(texts, [0] * n, 5.0, 1.0)
+        torch.cuda.synchronize()
+    kinds: dict[str, float] = {}
+    for event in prof.key_averages():
+        micros = float(getattr(event, "self_device_time_total", 0.0) or 0.0)
+        if micros <= 0:
+            continue
+        name = event.key.lower()
+        kind = next(
+            (
+                label
+                for words, label in (
+                    (("partial_chunks", "combine_chunks"), "attention (triton)"),
+                    (("fmha", "flash", "attention", "efficient"), "attention (sdpa)"),
+                    (("gemm", "gemv", "cutlass", "sm90", "nvjet", "matmul"), "matmul (weights)"),
+                    (("index_copy", "index_put", "scatter"), "KV write"),
+                    (("triton_",), "fused elementwise (inductor)"),
+                    (("memcpy", "memset", "fill", "copy"), "copies/fills"),
+                )
+                if any(w in name for w in words)
+            ),
+            "other elementwise/reduction",
+        )
+        kinds[kind] = kinds.get(kind, 0.0) + micros
+    steps = decoder.num_tokens - 1
+    total = sum(kinds.values())
+    lines = [
+        f"GPU time by kernel kind, {n} images, one call ({steps} steps; profiler on):",
+        "",
+        "| kind | ms per step | share |",
+        "|---|---|---|",
+    ]
+    for kind, micros in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {kind} | {micros / 1e3 / steps:.3f} | {micros / total:.0%} |")
+    lines.append(f"| all kernels | {total / 1e3 / steps:.3f} | |")
+    return "\n".join(lines)
 
 
 def _pixel_stats(adapter: Any, tokens: Any) -> str:

@@ -24,7 +24,9 @@ Options (``--model-arg KEY=VALUE``): ``guidance`` (CFG scale, default 5), ``temp
 ``answer_tokens`` (128), ``text_temperature`` (0: greedy; above 0, sampled with noise seeded
 per item, see :mod:`pytest_ureason.models.sampling`), ``repo`` (Hugging Face repository
 looked up in the local cache when there is no ``--model-path``; default
-``deepseek-community/Janus-Pro-7B``), ``compile`` (``auto``/``on``/``off``).
+``deepseek-community/Janus-Pro-7B``), ``compile`` (``auto``/``on``/``off``), ``attention``
+(``fast`` path: ``auto``, ``triton``, ``sdpa`` or ``matmul``; ``auto`` is the Triton kernel of
+:mod:`pytest_ureason.models.decode_attention` on a GPU, ``sdpa`` elsewhere).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pytest_ureason.models.fingerprint import (
     source_fingerprint,
     text_fingerprint,
 )
+from pytest_ureason.models.janus_decode import ATTENTION_PATHS
 from pytest_ureason.models.memory import oom_cleanup
 from pytest_ureason.models.options import Options
 
@@ -138,6 +141,7 @@ class JanusProModel:
         self.temperature = opts.number("temperature", 1.0, 0.0, 10.0)
         self.decode = opts.choice("decode", "fast", DECODE_PATHS)
         self.compile = opts.choice("compile", "auto", ("auto", "on", "off"))
+        self.attention = opts.choice("attention", "auto", ATTENTION_PATHS)
         self.reason_tokens = opts.integer("reason_tokens", 512, 1, 32768)
         self.answer_tokens = opts.integer("answer_tokens", 128, 1, 32768)
         self.text_temperature = opts.number("text_temperature", 0.0, 0.0, 10.0)
@@ -158,7 +162,9 @@ class JanusProModel:
         self.decoder: ImageDecoder
         if self.decode == "fast":
             graphs = self.device.startswith("cuda") and self.compile != "off"
-            self.decoder = BucketedDecoder(model, processor, graphs=graphs)
+            self.decoder = BucketedDecoder(
+                model, processor, graphs=graphs, attention=self.attention
+            )
         else:
             self.decoder = ImageDecoder(
                 model,
@@ -173,6 +179,7 @@ class JanusProModel:
             "decode": self.decode,
             # compiled kernels and graphs round differently in bf16
             "compiled": self.decoder.compiled or getattr(self.decoder, "graphs", False),
+            "attention": getattr(self.decoder, "attention", "library"),
             "dtype": self.dtype_name,
             "image_size": side,
             "reason_tokens": self.reason_tokens,
@@ -187,7 +194,9 @@ class JanusProModel:
             "libraries": library_versions("torch", "transformers"),
         }
         code = source_fingerprint(
-            "pytest_ureason.models.janus", "pytest_ureason.models.janus_decode"
+            "pytest_ureason.models.janus",
+            "pytest_ureason.models.janus_decode",
+            "pytest_ureason.models.decode_attention",
         )
         self.revision = f"janus-{tag}-{code}"
 

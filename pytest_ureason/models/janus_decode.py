@@ -280,6 +280,8 @@ class ImageDecoder:
         return images
 
 
+#: Attention kernels of the ``fast`` path (see :class:`BucketedDecoder`).
+ATTENTION_PATHS = ("auto", "triton", "sdpa", "matmul")
 #: Key/value length bucket of the ``fast`` path: a step attends over the filled cache rounded
 #: up to a multiple of this (one CUDA graph per bucket), never over the whole allocation.
 KV_BUCKET = 32
@@ -329,17 +331,41 @@ class BucketedDecoder(ImageDecoder):
     so it computes the arithmetic of transformers' Llama decoder layer.
     """
 
-    def __init__(self, model: Any, processor: Any, *, graphs: bool):
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        graphs: bool,
+        attention: str = "auto",
+        fuse: bool | None = None,
+    ):
         super().__init__(model, processor, static=True, compiled=False)
         cfg = model.config.text_config
         self.layers = int(cfg.num_hidden_layers)
+        self.heads = int(cfg.num_attention_heads)
         self.kv_heads = int(cfg.num_key_value_heads)
         self.head_dim = int(
             getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         )
         self.graphs = graphs
-        #: ``sdpa`` (PyTorch's fused attention with the mask) or ``matmul`` (for comparison).
-        self.attention = "sdpa"
+        if attention not in ATTENTION_PATHS:
+            raise ValueError(f"attention {attention!r}: one of {', '.join(ATTENTION_PATHS)}")
+        if attention == "auto":
+            from pytest_ureason.models import decode_attention
+
+            fits = self.heads == self.kv_heads and not self.head_dim & (self.head_dim - 1)
+            attention = "triton" if fits and decode_attention.available(model.device) else "sdpa"
+        #: ``triton`` (:mod:`~pytest_ureason.models.decode_attention`: the filled positions of
+        #: each row only, one graph for every step), ``sdpa`` (PyTorch's fused attention with an
+        #: additive mask over a length bucket) or ``matmul`` (two GEMVs, for comparison).
+        self.attention = attention
+        #: Whether the pieces of a layer around attention (norm, projections, rotary; output
+        #: projection, residuals, MLP) and the sampling tail run ``torch.compile``d: one compiled
+        #: graph serves every layer. Default: when the steps are captured as CUDA graphs.
+        self.fuse = graphs if fuse is None else fuse
+        self._pieces: tuple[Any, Any, Any] | None = None
+        self._attn: dict[tuple[int, int], Any] = {}
         self.budget: int | None = None  # bytes of KV the run may hold, fixed at first sizing
         self.chunks_run: list[int] = []  # images per decode chunk, for the benchmark and tests
         self._flat: Any = None
@@ -389,6 +415,7 @@ class BucketedDecoder(ImageDecoder):
         capturing into the freed handle trips an internal assertion (seen on torch 2.11)."""
         self._graphs.clear()
         self._statics.clear()
+        self._attn.clear()
         self._pool = None
 
     def _kv(self, rows: int, length: int) -> Any:
@@ -457,6 +484,11 @@ class BucketedDecoder(ImageDecoder):
         mask2 = torch.cat([mask, mask]).to(device)
         rows, prompt = ids2.shape
         positions = (mask2.cumsum(-1) - 1).clamp(min=0)
+        # Where each row's left padding ends: the ``triton`` kernel reads from there on.
+        left = (mask2 == 0).sum(-1).to(torch.int32)
+        filled = torch.arange(prompt, device=device) >= left[:, None]
+        if self.attention == "triton" and not bool((mask2.bool() == filled).all()):
+            raise ValueError("janus-pro: triton attention needs left-padded prompts")
         mix = torch.tensor([[seed_mix(s)] for s in seeds], dtype=torch.int64, device=device)
         kv = self._kv(rows, length)
         bias = torch.full((rows, 1, 1, length), float("-inf"), dtype=dtype, device=device)
@@ -492,13 +524,16 @@ class BucketedDecoder(ImageDecoder):
         )
         io["mix"].copy_(mix)
         io["bias"].copy_(bias)
+        io["start"].copy_(left)
         last = positions[:, -1:]
         for t in range(1, self.num_tokens):
             pos = prompt + t - 1  # where this step's token's keys go
             io["pos"].copy_(last + t)
             io["cpos"].fill_(pos)
+            io["end"].fill_(pos + 1)
             io["step"].fill_(t)
-            token, embeds = self._run_step(io, round_up(pos + 1, KV_BUCKET), guidance, temperature)
+            bucket = length if self.attention == "triton" else round_up(pos + 1, KV_BUCKET)
+            token, embeds = self._run_step(io, bucket, guidance, temperature)
             out[:, t] = token
             io["x"].copy_(embeds)
             self.steps_run += 1
@@ -521,6 +556,9 @@ class BucketedDecoder(ImageDecoder):
                 "mix": torch.zeros(rows // 2, 1, dtype=torch.int64, device=device),
                 "bias": torch.empty_like(bias),
                 "kv": kv,
+                "start": torch.zeros(rows, dtype=torch.int32, device=device),
+                "end": torch.zeros(1, dtype=torch.int32, device=device),
+                "o": torch.empty(rows, self.heads * self.head_dim, dtype=dtype, device=device),
             }
             self._statics[key] = io
         return io
@@ -566,44 +604,102 @@ class BucketedDecoder(ImageDecoder):
         token, embeds = entry[2]
         return token, embeds
 
+    def _step_pieces(self) -> tuple[Any, Any, Any]:
+        """The three pieces of a step around attention, compiled when :attr:`fuse` is set."""
+        if self._pieces is None:
+            pieces = (self._before_attention, self._after_attention, self._tail)
+            if self.fuse:
+                import torch
+
+                # One graph per piece serves all layers (their modules are inlined, their
+                # weights are graph inputs); a second batch size makes the rows dynamic.
+                pieces = tuple(torch.compile(p, fullgraph=True) for p in pieces)  # type: ignore[assignment]
+            self._pieces = pieces
+        return self._pieces
+
+    def _before_attention(
+        self, layer: Any, h: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Input norm, projections and rotary embedding: (rows, heads, 1, head_dim) each."""
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        attn = layer.self_attn
+        a = layer.input_layernorm(h)
+        shape = (h.shape[0], 1, -1, self.head_dim)
+        q = attn.q_proj(a).view(shape).transpose(1, 2)
+        k = attn.k_proj(a).view(shape).transpose(1, 2)
+        v = attn.v_proj(a).view(shape).transpose(1, 2)
+        q, k = apply_rotary_pos_emb(q, k, cos, sin)
+        return q, k, v
+
+    def _after_attention(self, layer: Any, h: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+        """Output projection, both residuals and the MLP, given attention's (rows, 1, hidden)."""
+        h = h + layer.self_attn.o_proj(o)
+        out: torch.Tensor = h + layer.mlp(layer.post_attention_layernorm(h))
+        return out
+
+    def _tail(
+        self,
+        h: torch.Tensor,
+        mix: torch.Tensor,
+        step: torch.Tensor,
+        guidance: float,
+        temperature: float,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final norm, guidance and sampling, and both CFG halves' next embeddings."""
+        import torch
+
+        h = self.model.model.language_model.norm(h)
+        token = self._sample(h[:, -1], mix, step, guidance, temperature)
+        embeds = self.model.prepare_embeddings_for_image_generation(
+            torch.cat([token, token]).unsqueeze(-1)
+        )
+        return token, embeds
+
     def _bucket_step(
         self, io: dict[str, Any], bucket: int, guidance: float, temperature: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One decode step over all rows, attending over the first ``bucket`` positions."""
+        """One decode step over all rows, attending over the first ``bucket`` positions (with
+        ``triton`` attention: over each row's filled positions, ``bucket`` unused)."""
         import torch
         import torch.nn.functional as F
-        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
+        before, after, tail = self._step_pieces()
         lm = self.model.model.language_model
         x, kv, bias, cpos = io["x"], io["kv"], io["bias"], io["cpos"]
         rows = x.shape[0]
-        bias.index_fill_(-1, cpos, 0.0)  # the new token is visible from now on
+        triton = self.attention == "triton"
+        kernel: Any = None
+        if triton:
+            kernel = self._attn.get((rows, kv.shape[4]))
+            if kernel is None:
+                from pytest_ureason.models.decode_attention import DecodeAttention
+
+                kernel = DecodeAttention(rows, self.heads, kv.shape[4], self.head_dim, x.device)
+                self._attn[(rows, kv.shape[4])] = kernel
+        else:
+            bias.index_fill_(-1, cpos, 0.0)  # the new token is visible from now on
         mask = bias[..., :bucket]
         cos, sin = lm.rotary_emb(x, io["pos"])
         h = x
         for i, layer in enumerate(lm.layers):
-            attn = layer.self_attn
-            a = layer.input_layernorm(h)
-            shape = (rows, 1, -1, self.head_dim)
-            q = attn.q_proj(a).view(shape).transpose(1, 2)
-            k = attn.k_proj(a).view(shape).transpose(1, 2)
-            v = attn.v_proj(a).view(shape).transpose(1, 2)
-            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            scaling = layer.self_attn.scaling
+            q, k, v = before(layer, h, cos, sin)
             kv[i, 0].index_copy_(2, cpos, k)
             kv[i, 1].index_copy_(2, cpos, v)
-            keys, values = kv[i, 0, :, :, :bucket], kv[i, 1, :, :, :bucket]
-            if self.attention == "matmul":  # two batched GEMVs and a float32 softmax
-                scores = torch.matmul(q, keys.transpose(-1, -2)).float() * attn.scaling + mask
-                o = torch.matmul(scores.softmax(-1).to(values.dtype), values)
+            if triton:
+                o = kernel(q[:, :, 0], kv[i, 0], kv[i, 1], io["start"], io["end"], scaling, io["o"])
+                o = o.view(rows, 1, -1)
             else:
-                o = F.scaled_dot_product_attention(
-                    q, keys, values, attn_mask=mask, scale=attn.scaling
-                )
-            h = h + attn.o_proj(o.transpose(1, 2).reshape(rows, 1, -1))
-            h = h + layer.mlp(layer.post_attention_layernorm(h))
-        h = lm.norm(h)
-        token = self._sample(h[:, -1], io["mix"], io["step"], guidance, temperature)
-        embeds = self.model.prepare_embeddings_for_image_generation(
-            torch.cat([token, token]).unsqueeze(-1)
-        )
+                keys, values = kv[i, 0, :, :, :bucket], kv[i, 1, :, :, :bucket]
+                if self.attention == "matmul":  # two batched GEMVs and a float32 softmax
+                    scores = torch.matmul(q, keys.transpose(-1, -2)).float() * scaling + mask
+                    o = torch.matmul(scores.softmax(-1).to(values.dtype), values)
+                else:
+                    o = F.scaled_dot_product_attention(
+                        q, keys, values, attn_mask=mask, scale=scaling
+                    )
+                o = o.transpose(1, 2).reshape(rows, 1, -1)
+            h = after(layer, h, o)
+        token, embeds = tail(h, io["mix"], io["step"], guidance, temperature)
         return token, embeds

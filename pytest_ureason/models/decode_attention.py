@@ -1,0 +1,191 @@
+"""Decode attention over the filled part of a KV cache: one query per row, split over keys.
+
+A decode step has one query per (row, head) and must read every key and value the row has
+so far: the step is a memory-bandwidth problem. PyTorch's fused attention accepts an
+arbitrary mask only in kernels that tile the query (wasted on one query) and read the whole
+slice they are given. This kernel reads, per row, only positions ``[start[row], end)``:
+``start`` is where the row's left padding ends, ``end`` the filled length, read from a device
+tensor so one CUDA graph serves every step.
+
+Two Triton kernels (flash-decoding): the keys are cut into fixed chunks; one program per
+(row, head, chunk) computes the chunk's running max, softmax denominator and weighted value
+sum in float32 (chunks past ``end`` or before ``start`` return at once), and a second
+program per (row, head) combines the chunks. The grid is fixed by the buffer's length, not
+by the filled length, so a captured graph replays unchanged as the cache fills.
+
+Triton is imported on first use (it comes with CUDA builds of torch); with
+``TRITON_INTERPRET=1`` set before this module is imported the same kernels run on CPU tensors
+(the tests do this).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+#: Keys per program of the first kernel, and per block loaded inside it.
+CHUNK = 64
+BLOCK = 32
+
+
+def available(device: Any) -> bool:
+    """Whether the kernels can run for tensors on ``device`` (CUDA with Triton importable)."""
+    if getattr(device, "type", str(device)) != "cuda":
+        return False
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _kernels() -> tuple[Any, Any]:
+    import triton
+    import triton.language as tl
+
+    @triton.jit  # type: ignore[untyped-decorator]
+    def partial_chunks(  # type: ignore[no-untyped-def]
+        q_ptr,
+        k_ptr,
+        v_ptr,
+        start_ptr,
+        end_ptr,
+        m_ptr,
+        l_ptr,
+        acc_ptr,
+        scale,
+        stride_qr,
+        stride_qh,
+        stride_kr,
+        stride_kh,
+        stride_kl,
+        HEADS: tl.constexpr,
+        SPLITS: tl.constexpr,
+        CHUNK: tl.constexpr,
+        BLOCK: tl.constexpr,
+        DIM: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        split = tl.program_id(1)
+        row = pid // HEADS
+        head = pid % HEADS
+        lo = tl.maximum(split * CHUNK, tl.load(start_ptr + row))
+        hi = tl.minimum(split * CHUNK + CHUNK, tl.load(end_ptr))
+        dims = tl.arange(0, DIM)
+        q = tl.load(q_ptr + row * stride_qr + head * stride_qh + dims).to(tl.float32) * scale
+        base = row * stride_kr + head * stride_kh
+        m = -float("inf")
+        denom = 0.0
+        acc = tl.zeros([DIM], dtype=tl.float32)
+        for n0 in range(lo, hi, BLOCK):
+            pos = n0 + tl.arange(0, BLOCK)
+            valid = pos < hi
+            where = base + pos[:, None] * stride_kl + dims[None, :]
+            k = tl.load(k_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
+            score = tl.where(valid, tl.sum(k * q[None, :], 1), -float("inf"))
+            m_new = tl.maximum(m, tl.max(score, 0))
+            p = tl.exp(score - m_new)
+            alpha = tl.exp(m - m_new)
+            v = tl.load(v_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
+            denom = denom * alpha + tl.sum(p, 0)
+            acc = acc * alpha + tl.sum(p[:, None] * v, 0)
+            m = m_new
+        slot = pid * SPLITS + split
+        tl.store(m_ptr + slot, m)
+        tl.store(l_ptr + slot, denom)
+        tl.store(acc_ptr + slot * DIM + dims, acc)
+
+    @triton.jit  # type: ignore[untyped-decorator]
+    def combine_chunks(  # type: ignore[no-untyped-def]
+        m_ptr,
+        l_ptr,
+        acc_ptr,
+        out_ptr,
+        SPLITS: tl.constexpr,
+        SPLITS_P2: tl.constexpr,
+        DIM: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        splits = tl.arange(0, SPLITS_P2)
+        dims = tl.arange(0, DIM)
+        inside = splits < SPLITS
+        slot = pid * SPLITS + splits
+        m = tl.load(m_ptr + slot, mask=inside, other=-float("inf"))
+        denom = tl.load(l_ptr + slot, mask=inside, other=0.0)
+        top = tl.max(m, 0)
+        weight = tl.where(denom > 0, tl.exp(m - top), 0.0)
+        where = acc_ptr + slot[:, None] * DIM + dims[None, :]
+        acc = tl.load(where, mask=inside[:, None], other=0.0)
+        total = tl.sum(weight[:, None] * acc, 0) / tl.sum(weight * denom, 0)
+        tl.store(out_ptr + pid * DIM + dims, total.to(out_ptr.dtype.element_ty))
+
+    return partial_chunks, combine_chunks
+
+
+class DecodeAttention:
+    """Scratch buffers and launches for one (rows, heads, length, head_dim) cache shape."""
+
+    def __init__(self, rows: int, heads: int, length: int, dim: int, device: Any):
+        import torch
+
+        if dim & (dim - 1):
+            raise ValueError(f"head_dim {dim} is not a power of two")
+        self.rows, self.heads, self.length, self.dim = rows, heads, length, dim
+        self.splits = -(-length // CHUNK)
+        programs = rows * heads * self.splits
+        self._m = torch.empty(programs, dtype=torch.float32, device=device)
+        self._l = torch.empty(programs, dtype=torch.float32, device=device)
+        self._acc = torch.empty(programs, dim, dtype=torch.float32, device=device)
+
+    def __call__(
+        self,
+        q: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        start: torch.Tensor,
+        end: torch.Tensor,
+        scale: float,
+        out: torch.Tensor,
+    ) -> torch.Tensor:
+        """Attention of ``q`` (rows, heads, head_dim) over ``keys``/``values`` (rows, heads,
+        length, head_dim; last dimension contiguous) at positions ``[start[row], end[0])``,
+        written to ``out`` (rows, heads * head_dim, contiguous) and returned."""
+        partial_chunks, combine_chunks = _kernels()
+        if keys.stride() != values.stride() or keys.stride(-1) != 1 or q.stride(-1) != 1:
+            raise ValueError("keys and values must share strides with a contiguous last dim")
+        heads, splits = self.heads, self.splits
+        partial_chunks[(self.rows * heads, splits)](
+            q,
+            keys,
+            values,
+            start,
+            end,
+            self._m,
+            self._l,
+            self._acc,
+            scale,
+            q.stride(0),
+            q.stride(1),
+            keys.stride(0),
+            keys.stride(1),
+            keys.stride(2),
+            HEADS=heads,
+            SPLITS=splits,
+            CHUNK=CHUNK,
+            BLOCK=BLOCK,
+            DIM=self.dim,
+        )
+        combine_chunks[(self.rows * heads,)](
+            self._m,
+            self._l,
+            self._acc,
+            out,
+            SPLITS=splits,
+            SPLITS_P2=1 << max(splits - 1, 0).bit_length(),
+            DIM=self.dim,
+        )
+        return out
