@@ -186,11 +186,18 @@ def main() -> int:
     )
     ap.add_argument("--variant-batches", default="", help="batches of --variants (default all)")
     ap.add_argument("--fast-attention", default="auto", help="attention of the main fast rows")
+    ap.add_argument("--attn-config", default="", help="JSON launch shape from decode_attention.py")
     ap.add_argument("--profile", type=int, default=0, help="kernel-time breakdown at this batch")
     ap.add_argument("--out", default=os.environ.get("OUT", ".") + "/janus_throughput.md")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = "bfloat16" if device == "cuda" else "float32"
+    if args.attn_config and Path(args.attn_config).exists():
+        from pytest_ureason.models import decode_attention
+
+        shape = json.loads(Path(args.attn_config).read_text())
+        decode_attention.CHUNK, decode_attention.BLOCK = shape["chunk"], shape["block"]
+        decode_attention.WARPS, decode_attention.STAGES = shape["warps"], shape["stages"]
     rows = set(args.rows.split(","))
     batches = [int(b) for b in args.batches.split(",")]
     lines: list[str] = []
@@ -280,7 +287,7 @@ def main() -> int:
                     "fast decode, tokens only",
                     b,
                     secs,
-                    f"attention {dec.attention}, fuse {dec.fuse}",
+                    f"attention {dec.attention}, fuse {dec.fuse}{_launch(dec)}",
                     steps,
                     sum(chunks) / len(chunks),
                 )
@@ -490,6 +497,14 @@ def main() -> int:
         f"(weights amortised; e.g. {big} images {big_rate:.1f})"
     )
     return 0
+
+
+def _launch(decoder: Any) -> str:
+    if decoder.attention != "triton":
+        return ""
+    from pytest_ureason.models import decode_attention as da
+
+    return f" (chunk {da.CHUNK}, block {da.BLOCK}, warps {da.WARPS}, stages {da.STAGES})"
 
 
 def profile(decoder: Any, texts: list[str]) -> str:

@@ -9,7 +9,8 @@ tensor so one CUDA graph serves every step.
 
 Two Triton kernels (flash-decoding): the keys are cut into fixed chunks; one program per
 (row, head, chunk) computes the chunk's running max, softmax denominator and weighted value
-sum in float32 (chunks past ``end`` or before ``start`` return at once), and a second
+sum in float32 (positions outside ``[start, end)`` are masked loads, which read no memory),
+and a second
 program per (row, head) combines the chunks. The grid is fixed by the buffer's length, not
 by the filled length, so a captured graph replays unchanged as the cache fills.
 
@@ -26,9 +27,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-#: Keys per program of the first kernel, and per block loaded inside it.
+#: Keys per program of the first kernel, per block loaded inside it, and its launch shape
+#: (chosen with ``benchmarks/decode_attention.py`` on an H100).
 CHUNK = 64
 BLOCK = 32
+WARPS = 4
+STAGES = 2
 
 
 def available(device: Any) -> bool:
@@ -73,23 +77,26 @@ def _kernels() -> tuple[Any, Any]:
         split = tl.program_id(1)
         row = pid // HEADS
         head = pid % HEADS
-        lo = tl.maximum(split * CHUNK, tl.load(start_ptr + row))
-        hi = tl.minimum(split * CHUNK + CHUNK, tl.load(end_ptr))
+        lo = tl.load(start_ptr + row)
+        hi = tl.load(end_ptr)
         dims = tl.arange(0, DIM)
         q = tl.load(q_ptr + row * stride_qr + head * stride_qh + dims).to(tl.float32) * scale
         base = row * stride_kr + head * stride_kh
-        m = -float("inf")
-        denom = 0.0
+        m = tl.full([], -float("inf"), dtype=tl.float32)
+        denom = tl.zeros([], dtype=tl.float32)
         acc = tl.zeros([DIM], dtype=tl.float32)
-        for n0 in range(lo, hi, BLOCK):
-            pos = n0 + tl.arange(0, BLOCK)
-            valid = pos < hi
+        # A fixed trip count (positions outside [lo, hi) are masked: no memory is read for
+        # them), so a chunk past the filled length costs a few instructions, not a branch.
+        for n0 in range(0, CHUNK, BLOCK):
+            pos = split * CHUNK + n0 + tl.arange(0, BLOCK)
+            valid = (pos >= lo) & (pos < hi)
             where = base + pos[:, None] * stride_kl + dims[None, :]
             k = tl.load(k_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
             score = tl.where(valid, tl.sum(k * q[None, :], 1), -float("inf"))
             m_new = tl.maximum(m, tl.max(score, 0))
-            p = tl.exp(score - m_new)
-            alpha = tl.exp(m - m_new)
+            shift = tl.where(m_new == -float("inf"), 0.0, m_new)  # all masked so far: no NaN
+            p = tl.exp(score - shift)
+            alpha = tl.exp(m - shift)
             v = tl.load(v_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
             denom = denom * alpha + tl.sum(p, 0)
             acc = acc * alpha + tl.sum(p[:, None] * v, 0)
@@ -129,13 +136,29 @@ def _kernels() -> tuple[Any, Any]:
 class DecodeAttention:
     """Scratch buffers and launches for one (rows, heads, length, head_dim) cache shape."""
 
-    def __init__(self, rows: int, heads: int, length: int, dim: int, device: Any):
+    def __init__(
+        self,
+        rows: int,
+        heads: int,
+        length: int,
+        dim: int,
+        device: Any,
+        *,
+        chunk: int | None = None,
+        block: int | None = None,
+        warps: int | None = None,
+        stages: int | None = None,
+    ):
         import torch
 
         if dim & (dim - 1):
             raise ValueError(f"head_dim {dim} is not a power of two")
         self.rows, self.heads, self.length, self.dim = rows, heads, length, dim
-        self.splits = -(-length // CHUNK)
+        self.chunk = chunk or CHUNK
+        self.block = min(block or BLOCK, self.chunk)
+        self.warps = warps or WARPS
+        self.stages = stages or STAGES
+        self.splits = -(-length // self.chunk)
         programs = rows * heads * self.splits
         self._m = torch.empty(programs, dtype=torch.float32, device=device)
         self._l = torch.empty(programs, dtype=torch.float32, device=device)
@@ -175,9 +198,11 @@ class DecodeAttention:
             keys.stride(2),
             HEADS=heads,
             SPLITS=splits,
-            CHUNK=CHUNK,
-            BLOCK=BLOCK,
+            CHUNK=self.chunk,
+            BLOCK=self.block,
             DIM=self.dim,
+            num_warps=self.warps,
+            num_stages=self.stages,
         )
         combine_chunks[(self.rows * heads,)](
             self._m,
