@@ -15,7 +15,13 @@ import textwrap
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("triton", reason="Triton comes with CUDA builds of torch")
+triton = pytest.importorskip("triton", reason="Triton comes with CUDA builds of torch")
+_VERSION = tuple(int(p) for p in triton.__version__.split(".")[:2] if p.isdigit())
+#: Triton's interpreter loops over bounds loaded from memory from 3.8 on (the older one that
+#: comes with torch 2.11 failed on the GPU machine); compiled kernels do on every version.
+interpreter = pytest.mark.skipif(
+    _VERSION < (3, 8), reason=f"Triton {triton.__version__}'s interpreter: needs 3.8 or newer"
+)
 
 KERNEL_CHECK = textwrap.dedent(
     """
@@ -84,6 +90,7 @@ def _run(code: str, **env: str) -> str:
     return result.stdout
 
 
+@interpreter
 def test_kernel_matches_masked_attention_in_the_interpreter() -> None:
     code = KERNEL_CHECK.replace(
         "import torch\n", "import torch\nDEVICE, DTYPE = 'cpu', torch.float32\n", 1
@@ -93,6 +100,7 @@ def test_kernel_matches_masked_attention_in_the_interpreter() -> None:
     assert worst < 1e-5, out
 
 
+@interpreter
 def test_fast_path_with_the_kernel_draws_what_the_plain_loop_draws() -> None:
     """float32 on the CPU: the kernel's order of summation differs, the tokens do not."""
     out = _run(DECODER_CHECK, TRITON_INTERPRET="1")

@@ -120,6 +120,8 @@ def test_bad_options_are_named(janus_dir: Path) -> None:
         load_model("janus-pro", str(janus_dir), {"decode": "turbo"})
     with pytest.raises(ModelLoadError, match="unknown --model-arg colour"):
         load_model("janus-pro", str(janus_dir), {"colour": "red"})
+    with pytest.raises(ModelLoadError, match="attention='flash' is not one of auto, triton"):
+        load_model("janus-pro", str(janus_dir), {"attention": "flash"})
 
 
 def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) -> None:
@@ -150,6 +152,34 @@ def test_fast_and_plain_loops_draw_the_same_tokens(janus: Any, janus_dir: Path) 
     assert torch.equal(
         decoder.tokens(long, [4], 5.0, 1.0), janus.decoder.tokens(long, [4], 5.0, 1.0)
     )
+
+
+def test_compiled_step_pieces_serve_every_layer_and_draw_the_same_tokens(janus: Any) -> None:
+    """The pieces around attention compiled (dynamo with its eager backend, as on the GPU but
+    without code generation): one graph per piece for all layers, one more when the batch size
+    changes and never again; the tokens equal the plain loop's. Both masked attentions too."""
+    import torch._dynamo.testing
+
+    from pytest_ureason.models.janus_decode import BucketedDecoder
+
+    prompts = janus.image_prompts(["three apples", "a much longer prompt about a red cat"], None)
+    want = janus.decoder.tokens(prompts, [1, 2], 5.0, 1.0)
+    torch._dynamo.reset()
+    counter = torch._dynamo.testing.CompileCounter()
+    decoder = BucketedDecoder(janus.model, janus.processor, graphs=False, attention="sdpa")
+    pieces = (decoder._before_attention, decoder._after_attention, decoder._tail)
+    decoder._pieces = tuple(torch.compile(p, backend=counter, fullgraph=True) for p in pieces)
+    assert torch.equal(decoder.tokens(prompts, [1, 2], 5.0, 1.0), want)
+    assert counter.frame_count == 3  # not one per layer or per step
+    four = decoder.tokens(prompts * 4, [1, 2] * 4, 5.0, 1.0)  # 8 images: other rows
+    eight = decoder.tokens(prompts * 8, [1, 2] * 8, 5.0, 1.0)  # 16: rows already dynamic
+    assert counter.frame_count == 6
+    assert torch.equal(four[:2], want) and torch.equal(eight[-2:], want)
+    matmul = BucketedDecoder(janus.model, janus.processor, graphs=False, attention="matmul")
+    assert matmul.attention == "matmul" and not matmul.fuse
+    assert torch.equal(matmul.tokens(prompts, [1, 2], 5.0, 1.0), want)
+    with pytest.raises(ValueError, match="attention 'paged'"):
+        BucketedDecoder(janus.model, janus.processor, graphs=False, attention="paged")
 
 
 def test_fast_path_chunking_helpers() -> None:

@@ -9,8 +9,7 @@ tensor so one CUDA graph serves every step.
 
 Two Triton kernels (flash-decoding): the keys are cut into fixed chunks; one program per
 (row, head, chunk) computes the chunk's running max, softmax denominator and weighted value
-sum in float32 (positions outside ``[start, end)`` are masked loads, which read no memory),
-and a second
+sum in float32 (a chunk outside ``[start, end)`` runs no iteration), and a second
 program per (row, head) combines the chunks. The grid is fixed by the buffer's length, not
 by the filled length, so a captured graph replays unchanged as the cache fills.
 
@@ -28,11 +27,13 @@ if TYPE_CHECKING:
     import torch
 
 #: Keys per program of the first kernel, per block loaded inside it, and its launch shape
-#: (chosen with ``benchmarks/decode_attention.py`` on an H100).
+#: (Triton's defaults; the shape measured inside the decoder on an H100, see
+#: ``benchmarks/results/janus_h100_2026-12-06b.md``; ``benchmarks/decode_attention.py`` times
+#: others).
 CHUNK = 64
 BLOCK = 32
 WARPS = 4
-STAGES = 2
+STAGES = 3
 
 
 def available(device: Any) -> bool:
@@ -77,26 +78,26 @@ def _kernels() -> tuple[Any, Any]:
         split = tl.program_id(1)
         row = pid // HEADS
         head = pid % HEADS
-        lo = tl.load(start_ptr + row)
-        hi = tl.load(end_ptr)
+        lo = tl.maximum(split * CHUNK, tl.load(start_ptr + row))
+        hi = tl.minimum(split * CHUNK + CHUNK, tl.load(end_ptr))
         dims = tl.arange(0, DIM)
         q = tl.load(q_ptr + row * stride_qr + head * stride_qh + dims).to(tl.float32) * scale
         base = row * stride_kr + head * stride_kh
-        m = tl.full([], -float("inf"), dtype=tl.float32)
-        denom = tl.zeros([], dtype=tl.float32)
+        m = -float("inf")
+        denom = 0.0
         acc = tl.zeros([DIM], dtype=tl.float32)
-        # A fixed trip count (positions outside [lo, hi) are masked: no memory is read for
-        # them), so a chunk past the filled length costs a few instructions, not a branch.
-        for n0 in range(0, CHUNK, BLOCK):
-            pos = split * CHUNK + n0 + tl.arange(0, BLOCK)
-            valid = (pos >= lo) & (pos < hi)
+        # Bounds loaded from memory: a chunk outside [start, end) runs no iteration. (Measured
+        # on an H100 inside the decoder, faster than a fixed trip count with masked loads;
+        # Triton's interpreter before 3.8 cannot loop over loaded bounds.)
+        for n0 in range(lo, hi, BLOCK):
+            pos = n0 + tl.arange(0, BLOCK)
+            valid = pos < hi
             where = base + pos[:, None] * stride_kl + dims[None, :]
             k = tl.load(k_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
             score = tl.where(valid, tl.sum(k * q[None, :], 1), -float("inf"))
             m_new = tl.maximum(m, tl.max(score, 0))
-            shift = tl.where(m_new == -float("inf"), 0.0, m_new)  # all masked so far: no NaN
-            p = tl.exp(score - shift)
-            alpha = tl.exp(m - shift)
+            p = tl.exp(score - m_new)
+            alpha = tl.exp(m - m_new)
             v = tl.load(v_ptr + where, mask=valid[:, None], other=0.0).to(tl.float32)
             denom = denom * alpha + tl.sum(p, 0)
             acc = acc * alpha + tl.sum(p[:, None] * v, 0)

@@ -10,9 +10,10 @@ Sampling is *per item*: the noise of item ``k`` at token ``t`` is a hash of (see
 an image depends on its own prompt and seed only, never on what else shares its batch.
 
 Decode paths (``--model-arg decode=...``, see :mod:`pytest_ureason.models.janus_decode`):
-``fast`` (the default: the adapter's own KV buffer, attention over the filled length only,
-batches sized from free GPU memory, one CUDA graph per length bucket on a GPU; on an H100 it
-holds 16.8-17.6 images/s from 128 to 512 images where ``static`` ran out of memory), ``static``
+``fast`` (the default: the adapter's own KV buffer, attention over the filled positions only,
+batches sized from free GPU memory; on a GPU the layers' pieces around attention compiled and
+each step replayed as a CUDA graph; on an H100 it holds 18.2-18.4 images/s from 128 to 512
+images where ``static`` ran out of memory), ``static``
 (transformers' ``StaticCache`` attended over its full length, the step compiled with
 ``torch.compile`` into CUDA graphs; the earlier default), ``plain``
 (the same loop, eager, dynamic cache) and ``transformers`` (the library's own

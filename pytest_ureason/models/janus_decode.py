@@ -321,11 +321,14 @@ class BucketedDecoder(ImageDecoder):
       out-of-memory error halves it, :meth:`release`).
     * Keys and values live in one flat buffer per decoder, viewed as (layers, K/V, rows, heads,
       length, head_dim). A step writes the new token's keys and values in place and attends
-      over the first ``round_up(filled, KV_BUCKET)`` positions only, with an additive mask
-      (left padding, unfilled positions) kept in the same layout.
-    * On a GPU each (rows, length, bucket) step is captured once as a CUDA graph (all buckets
-      share one memory pool and one set of input tensors) and replayed; on the CPU the same
-      step runs eagerly.
+      over the filled positions only: with ``attention="triton"`` each row from the end of its
+      left padding to the filled length (:mod:`~pytest_ureason.models.decode_attention`), with
+      ``sdpa``/``matmul`` over the first ``round_up(filled, KV_BUCKET)`` positions with an
+      additive mask (left padding, unfilled positions) kept in the same layout.
+    * On a GPU each (rows, length) step (with a masked attention: each bucket) is captured once
+      as a CUDA graph (all share one memory pool and one set of input tensors) and replayed,
+      the pieces around attention ``torch.compile``d (:attr:`fuse`); on the CPU the same step
+      runs eagerly.
 
     The step calls the model's own modules (norms, projections, rotary embedding, MLP, heads),
     so it computes the arithmetic of transformers' Llama decoder layer.
