@@ -182,6 +182,78 @@ def test_compiled_step_pieces_serve_every_layer_and_draw_the_same_tokens(janus: 
         BucketedDecoder(janus.model, janus.processor, graphs=False, attention="paged")
 
 
+@pytest.mark.parametrize("piece", [0, 2])
+def test_a_compilation_that_fails_falls_back_to_the_uncompiled_step(janus: Any, piece: int) -> None:
+    """A failure in the first piece (before any cache write) or in the tail (after every
+    layer wrote its keys and values): the retry rewrites the same positions."""
+    from pytest_ureason.models.janus_decode import BucketedDecoder
+
+    prompts = janus.image_prompts(["three apples"], None)
+    want = janus.decoder.tokens(prompts, [1], 5.0, 1.0)
+    decoder = BucketedDecoder(janus.model, janus.processor, graphs=False, fuse=True)
+
+    def no_compiler(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
+
+    def broken() -> tuple[Any, ...]:
+        pieces = [decoder._before_attention, decoder._after_attention, decoder._tail]
+        pieces[piece] = no_compiler
+        return tuple(pieces)
+
+    # What inductor raises on a machine without a compiler, from the first compiled call.
+    decoder._pieces = broken()
+    with pytest.warns(RuntimeWarning, match="decode step failed.*InvalidCxx.*uncompiled"):
+        got = decoder.tokens(prompts, [1], 5.0, 1.0)
+    assert torch.equal(got, want) and not decoder.fuse
+    # Without anything left to fall back to, a failing step is an error, not a silent retry.
+    decoder._pieces = broken()
+    with pytest.raises(RuntimeError, match="InvalidCxx"):
+        decoder.tokens(prompts, [1], 5.0, 1.0)
+
+
+def test_an_out_of_memory_error_wrapped_by_the_compiler_is_raised_as_itself(janus: Any) -> None:
+    from pytest_ureason.models.janus_decode import BucketedDecoder
+
+    decoder = BucketedDecoder(janus.model, janus.processor, graphs=False, fuse=True)
+
+    def wrapped_oom(*args: Any, **kwargs: Any) -> None:
+        try:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        except torch.OutOfMemoryError as exc:
+            raise RuntimeError("BackendCompilerFailed: backend='inductor' raised") from exc
+
+    decoder._pieces = (wrapped_oom, decoder._after_attention, decoder._tail)
+    with pytest.raises(torch.OutOfMemoryError, match="Tried to allocate"):
+        decoder.tokens(janus.image_prompts(["three apples"], None), [1], 5.0, 1.0)
+    assert decoder.fuse  # not mistaken for a compiler that does not work
+
+
+def test_triton_attention_that_cannot_launch_falls_back_to_sdpa(janus: Any) -> None:
+    """Outside its interpreter Triton cannot launch on CPU tensors: a real launch failure, after
+    layer 0 wrote its keys and values; the step reruns with masked attention."""
+    from pytest_ureason.models.janus_decode import BucketedDecoder
+
+    prompts = janus.image_prompts(["three apples", "a much longer prompt about a red cat"], None)
+    want = janus.decoder.tokens(prompts, [1, 2], 5.0, 1.0)
+    decoder = BucketedDecoder(janus.model, janus.processor, graphs=False, attention="triton")
+    with pytest.warns(RuntimeWarning, match="attention through sdpa"):
+        got = decoder.tokens(prompts, [1, 2], 5.0, 1.0)
+    assert torch.equal(got, want) and decoder.attention == "sdpa"
+
+
+def test_triton_attention_refuses_grouped_heads(janus: Any) -> None:
+    from pytest_ureason.models.janus_decode import BucketedDecoder
+
+    config = janus.model.config.text_config
+    heads, kv = config.num_attention_heads, config.num_key_value_heads
+    try:
+        config.num_key_value_heads = max(1, heads // 2)
+        with pytest.raises(ValueError, match="needs as many KV heads as heads"):
+            BucketedDecoder(janus.model, janus.processor, graphs=False, attention="triton")
+    finally:
+        config.num_key_value_heads = kv
+
+
 def test_fast_path_chunking_helpers() -> None:
     assert chunk_sizes(512, 200) == [171, 171, 170] and chunk_sizes(64, 300) == [64]
     assert chunk_sizes(5, 1) == [1] * 5

@@ -76,7 +76,7 @@ def _kernels() -> tuple[Any, Any]:
     ):
         pid = tl.program_id(0)
         split = tl.program_id(1)
-        row = pid // HEADS
+        row = (pid // HEADS).to(tl.int64)  # offsets in 64 bits: a layer may pass 2**31 elements
         head = pid % HEADS
         lo = tl.maximum(split * CHUNK, tl.load(start_ptr + row))
         hi = tl.minimum(split * CHUNK + CHUNK, tl.load(end_ptr))
@@ -102,7 +102,7 @@ def _kernels() -> tuple[Any, Any]:
             denom = denom * alpha + tl.sum(p, 0)
             acc = acc * alpha + tl.sum(p[:, None] * v, 0)
             m = m_new
-        slot = pid * SPLITS + split
+        slot = pid.to(tl.int64) * SPLITS + split
         tl.store(m_ptr + slot, m)
         tl.store(l_ptr + slot, denom)
         tl.store(acc_ptr + slot * DIM + dims, acc)
@@ -121,15 +121,16 @@ def _kernels() -> tuple[Any, Any]:
         splits = tl.arange(0, SPLITS_P2)
         dims = tl.arange(0, DIM)
         inside = splits < SPLITS
-        slot = pid * SPLITS + splits
+        slot = pid.to(tl.int64) * SPLITS + splits
         m = tl.load(m_ptr + slot, mask=inside, other=-float("inf"))
         denom = tl.load(l_ptr + slot, mask=inside, other=0.0)
         top = tl.max(m, 0)
         weight = tl.where(denom > 0, tl.exp(m - top), 0.0)
         where = acc_ptr + slot[:, None] * DIM + dims[None, :]
         acc = tl.load(where, mask=inside[:, None], other=0.0)
-        total = tl.sum(weight[:, None] * acc, 0) / tl.sum(weight * denom, 0)
-        tl.store(out_ptr + pid * DIM + dims, total.to(out_ptr.dtype.element_ty))
+        # A row with nothing to attend to (start >= end; the decoder never makes one) gives 0.
+        total = tl.sum(weight[:, None] * acc, 0) / tl.maximum(tl.sum(weight * denom, 0), 1e-30)
+        tl.store(out_ptr + pid.to(tl.int64) * DIM + dims, total.to(out_ptr.dtype.element_ty))
 
     return partial_chunks, combine_chunks
 

@@ -56,6 +56,20 @@ def hashed_gumbel(mix: torch.Tensor, step: torch.Tensor, codes: torch.Tensor) ->
     return -torch.log(-torch.log(u))
 
 
+def _out_of_memory_in(exc: BaseException) -> BaseException | None:
+    """``exc`` or the out-of-memory error it wraps (as the compiler's errors do), if any."""
+    from pytest_ureason.models.memory import is_out_of_memory
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if is_out_of_memory(current):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def next_power_of_two(n: int) -> int:
     """The smallest power of two >= n (n >= 1)."""
     return 1 << max(n - 1, 0).bit_length()
@@ -354,10 +368,16 @@ class BucketedDecoder(ImageDecoder):
         self.graphs = graphs
         if attention not in ATTENTION_PATHS:
             raise ValueError(f"attention {attention!r}: one of {', '.join(ATTENTION_PATHS)}")
+        # The kernel reads one KV head per query head and loads whole power-of-two rows.
+        fits = self.heads == self.kv_heads and not self.head_dim & (self.head_dim - 1)
+        if attention == "triton" and not fits:
+            raise ValueError(
+                f"attention 'triton' needs as many KV heads as heads ({self.kv_heads} of "
+                f"{self.heads}) and a power-of-two head size ({self.head_dim}): use sdpa"
+            )
         if attention == "auto":
             from pytest_ureason.models import decode_attention
 
-            fits = self.heads == self.kv_heads and not self.head_dim & (self.head_dim - 1)
             attention = "triton" if fits and decode_attention.available(model.device) else "sdpa"
         #: ``triton`` (:mod:`~pytest_ureason.models.decode_attention`: the filled positions of
         #: each row only, one graph for every step), ``sdpa`` (PyTorch's fused attention with an
@@ -566,11 +586,44 @@ class BucketedDecoder(ImageDecoder):
             self._statics[key] = io
         return io
 
+    def _eager_step(
+        self, io: dict[str, Any], bucket: int, guidance: float, temperature: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step outside any graph. What fails for want of a toolchain (no C compiler for
+        the compiled pieces or the Triton kernel, a library the compiler cannot trace) falls
+        back with a warning, for the rest of the run: first the uncompiled pieces, then masked
+        ``sdpa`` attention; the step runs again (it rewrites the same cache positions). An
+        out-of-memory error, even one wrapped by the compiler, is raised as itself, so the
+        caller halves the batch."""
+        while True:
+            try:
+                return self._bucket_step(io, bucket, guidance, temperature)
+            except Exception as exc:
+                oom = _out_of_memory_in(exc)
+                if oom is not None:
+                    raise oom from None
+                if self.fuse:
+                    fallback = "decoding uncompiled"
+                    self.fuse = False
+                    self._pieces = None
+                elif self.attention == "triton":
+                    fallback = "attention through sdpa"
+                    self.attention = "sdpa"
+                    bucket = io["kv"].shape[4]  # the mask is kept up to date on every path
+                else:
+                    raise
+                warnings.warn(
+                    f"janus-pro: the decode step failed ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}); {fallback} for the rest of the run",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
     def _run_step(
         self, io: dict[str, Any], bucket: int, guidance: float, temperature: float
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.graphs:
-            return self._bucket_step(io, bucket, guidance, temperature)
+            return self._eager_step(io, bucket, guidance, temperature)
         import torch
 
         rows, length = io["x"].shape[0], io["kv"].shape[4]
@@ -580,7 +633,7 @@ class BucketedDecoder(ImageDecoder):
             side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):  # warm-up (idempotent: same writes as the replay)
-                self._bucket_step(io, bucket, guidance, temperature)
+                self._eager_step(io, bucket, guidance, temperature)
             torch.cuda.current_stream().wait_stream(side)
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
@@ -600,7 +653,7 @@ class BucketedDecoder(ImageDecoder):
                 self._drop_graphs()
                 self.graphs = False
                 torch.cuda.synchronize()
-                return self._bucket_step(io, bucket, guidance, temperature)
+                return self._eager_step(io, bucket, guidance, temperature)
             entry = (graph, (guidance, temperature), outputs)
             self._graphs[key] = entry
         entry[0].replay()
@@ -680,8 +733,9 @@ class BucketedDecoder(ImageDecoder):
 
                 kernel = DecodeAttention(rows, self.heads, kv.shape[4], self.head_dim, x.device)
                 self._attn[(rows, kv.shape[4])] = kernel
-        else:
-            bias.index_fill_(-1, cpos, 0.0)  # the new token is visible from now on
+        # The new token is visible from now on (the kernel does not read the mask; it is kept
+        # up to date so a fallback to ``sdpa`` can take over mid-image).
+        bias.index_fill_(-1, cpos, 0.0)
         mask = bias[..., :bucket]
         cos, sin = lm.rotary_emb(x, io["pos"])
         h = x
