@@ -180,7 +180,7 @@ class JanusProModel:
             "decode": self.decode,
             # compiled kernels and graphs round differently in bf16
             "compiled": self.decoder.compiled or getattr(self.decoder, "graphs", False),
-            "attention": getattr(self.decoder, "attention", "library"),
+            "attention": getattr(self.decoder, "attention", "transformers"),
             "dtype": self.dtype_name,
             "image_size": side,
             "reason_tokens": self.reason_tokens,
