@@ -121,3 +121,16 @@ def test_kernel_matches_masked_attention_on_the_gpu_in_bf16() -> None:
     )
     worst = float(_run(code).split("WORST")[1])
     assert worst < 0.03  # bf16 output rounding of values of magnitude ~1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fast_path_on_the_gpu_with_graphs_and_compiled_pieces() -> None:
+    """The default GPU path (Triton attention, compiled pieces, CUDA graphs) in float32 on a tiny
+    Janus against the plain loop: summation orders differ, so nearly all tokens, not all."""
+    code = DECODER_CHECK.replace(
+        "model = JanusForConditionalGeneration(cfg).eval()",
+        "model = JanusForConditionalGeneration(cfg).eval().cuda()",
+    ).replace('graphs=False, attention="triton"', "graphs=True")
+    out = _run(code)
+    assert "ATTENTION triton" in out, out
+    assert float(out.split("EQUAL")[1]) >= 0.9, out
