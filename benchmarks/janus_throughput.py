@@ -264,6 +264,15 @@ def main() -> int:
         )
         return rate
 
+    def decode_twice(decoder: Any, b: int) -> tuple[float, float, list[int]]:
+        """Seconds of a first call (compilation, graph capture) and of a second one of ``b``
+        images, and the chunks the second decoded."""
+        call = partial(decoder.tokens, texts[:b], [0] * b, 5.0, 1.0)
+        warm, _ = timed(call)
+        before = len(decoder.chunks_run)
+        secs, _ = timed(call)
+        return warm, secs, decoder.chunks_run[before:]
+
     rates: dict[tuple[str, int], float] = {}
     for b in batches:
         sub, seeds = prompts[:b], [0] * b
@@ -272,16 +281,13 @@ def main() -> int:
         if "fast" in rows or "tokens" in rows:
             try:
                 dec: Any = fast.decoder
-                before = len(dec.chunks_run)
-                warm, _ = timed(partial(dec.tokens, texts[:b], seeds, 5.0, 1.0))
-                chunks = dec.chunks_run[before:]
+                warm, secs, chunks = decode_twice(dec, b)
                 steps = len(chunks) * (tokens - 1)
                 budget = "none" if dec.budget is None else f"{dec.budget / 2**30:.1f} GiB"
                 emit(
                     f"| {b} | fast: first call (graph capture) | {b} | {warm:.2f} | | | | {peak()} "
                     f"| chunks {chunks}, KV budget {budget} |"
                 )
-                secs, _ = timed(partial(dec.tokens, texts[:b], seeds, 5.0, 1.0))
                 rates[("tokens", b)] = row(
                     b,
                     "fast decode, tokens only",
@@ -438,11 +444,7 @@ def main() -> int:
             [int(v) for v in args.variant_batches.split(",")] if args.variant_batches else batches
         ):
             try:
-                call = partial(dec2.tokens, texts[:b], [0] * b, 5.0, 1.0)
-                warm, _ = timed(call)
-                before = len(dec2.chunks_run)
-                secs, _ = timed(call)
-                chunks = dec2.chunks_run[before:]
+                warm, secs, chunks = decode_twice(dec2, b)
                 rates[(f"variant {variant}", b)] = row(
                     b,
                     f"fast, attention {dec2.attention}, fuse {fuse}, tokens only",

@@ -25,6 +25,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from pytest_ureason.models.memory import out_of_memory_in
+
 if TYPE_CHECKING:
     import torch
     from PIL import Image
@@ -54,20 +56,6 @@ def hashed_gumbel(mix: torch.Tensor, step: torch.Tensor, codes: torch.Tensor) ->
     x = x ^ (x >> 16)
     u = ((x >> 8).to(torch.float32) + 0.5) / float(1 << 24)
     return -torch.log(-torch.log(u))
-
-
-def _out_of_memory_in(exc: BaseException) -> BaseException | None:
-    """``exc`` or the out-of-memory error it wraps (as the compiler's errors do), if any."""
-    from pytest_ureason.models.memory import is_out_of_memory
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if is_out_of_memory(current):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
 
 
 def next_power_of_two(n: int) -> int:
@@ -388,7 +376,6 @@ class BucketedDecoder(ImageDecoder):
         #: graph serves every layer. Default: when the steps are captured as CUDA graphs.
         self.fuse = graphs if fuse is None else fuse
         self._pieces: tuple[Any, Any, Any] | None = None
-        self._attn: dict[tuple[int, int], Any] = {}
         self.budget: int | None = None  # bytes of KV the run may hold, fixed at first sizing
         self.chunks_run: list[int] = []  # images per decode chunk, for the benchmark and tests
         self._flat: Any = None
@@ -438,7 +425,6 @@ class BucketedDecoder(ImageDecoder):
         capturing into the freed handle trips an internal assertion (seen on torch 2.11)."""
         self._graphs.clear()
         self._statics.clear()
-        self._attn.clear()
         self._pool = None
 
     def _kv(self, rows: int, length: int) -> Any:
@@ -599,7 +585,7 @@ class BucketedDecoder(ImageDecoder):
             try:
                 return self._bucket_step(io, bucket, guidance, temperature)
             except Exception as exc:
-                oom = _out_of_memory_in(exc)
+                oom = out_of_memory_in(exc)
                 if oom is not None:
                     raise oom from None
                 if self.fuse:
@@ -725,14 +711,12 @@ class BucketedDecoder(ImageDecoder):
         x, kv, bias, cpos = io["x"], io["kv"], io["bias"], io["cpos"]
         rows = x.shape[0]
         triton = self.attention == "triton"
-        kernel: Any = None
-        if triton:
-            kernel = self._attn.get((rows, kv.shape[4]))
-            if kernel is None:
-                from pytest_ureason.models.decode_attention import DecodeAttention
+        kernel: Any = io.get("attention")  # its scratch lives with the shape's other inputs
+        if triton and kernel is None:
+            from pytest_ureason.models.decode_attention import DecodeAttention
 
-                kernel = DecodeAttention(rows, self.heads, kv.shape[4], self.head_dim, x.device)
-                self._attn[(rows, kv.shape[4])] = kernel
+            kernel = DecodeAttention(rows, self.heads, kv.shape[4], self.head_dim, x.device)
+            io["attention"] = kernel
         # The new token is visible from now on (the kernel does not read the mask; it is kept
         # up to date so a fallback to ``sdpa`` can take over mid-image).
         bias.index_fill_(-1, cpos, 0.0)

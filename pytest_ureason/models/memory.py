@@ -37,12 +37,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__)
 
 
-def drop_traceback(exc: BaseException) -> None:
-    """Empty the frames held by ``exc`` and the exceptions chained to it, and cut its traceback.
-
-    The error's type and message survive (that is all an item reports); the tensors that the
-    frames' locals referenced are freed.
-    """
+def chained(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception chained to it (causes and contexts), each once."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -50,10 +46,25 @@ def drop_traceback(exc: BaseException) -> None:
         if err is None or id(err) in seen:
             continue
         seen.add(id(err))
+        yield err
+        todo.extend((err.__cause__, err.__context__))
+
+
+def out_of_memory_in(exc: BaseException) -> BaseException | None:
+    """``exc`` or the out-of-memory error chained to it (as compilers wrap theirs), if any."""
+    return next((err for err in chained(exc) if is_out_of_memory(err)), None)
+
+
+def drop_traceback(exc: BaseException) -> None:
+    """Empty the frames held by ``exc`` and the exceptions chained to it, and cut its traceback.
+
+    The error's type and message survive (that is all an item reports); the tensors that the
+    frames' locals referenced are freed.
+    """
+    for err in chained(exc):
         if err.__traceback__ is not None:
             traceback.clear_frames(err.__traceback__)
             err.__traceback__ = None
-        todo.extend((err.__cause__, err.__context__))
 
 
 def release_memory() -> bool:
