@@ -42,7 +42,7 @@ from pytest_ureason.judge.paper_parse import (
     ureason_decision,
 )
 from pytest_ureason.judge.paper_protocols import PaperProtocol, Stage, family_of, judge_args, load
-from pytest_ureason.judge.yesno import bounded, model_identity, parse_decision
+from pytest_ureason.judge.yesno import YesNoJudge, bounded, model_identity, parse_decision
 from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.run.store import content_key, read_rgb
 
@@ -99,6 +99,13 @@ class _Verdict:
         return words[0] if self.decision.yes else words[1]
 
 
+def stand_in_judge(harness: Harness, settings: Settings) -> YesNoJudge:
+    """The model under test as its own yes/no judge (no ``--judge``): it answers through the
+    harness' serialized handle; its identity names its weights path and options."""
+    identity = model_identity(harness.model, settings.model_path, settings.model_args)
+    return YesNoJudge(harness.judge_model, identity, stand_in=True)
+
+
 def _judge(harness: Harness, settings: Settings, stage: Stage, kind: str) -> _Judge | None:
     """The judge model of a stage, with the script's token limit and temperature set; None
     when a reasoning protocol has no ``--text-judge``.
@@ -110,10 +117,9 @@ def _judge(harness: Harness, settings: Settings, stage: Stage, kind: str) -> _Ju
 
     cfg = settings.judges
     if kind == "image" and cfg.judge is None:
-        model = harness.judge_model
-        label = f"{model.name}@{getattr(model, 'revision', '?')} (stand-in: the model under test)"
+        stand_in = stand_in_judge(harness, settings)
         note = "not applied: the model under test judges as stand-in (pass --judge)"
-        return _Judge(model, label, model_identity(harness.model), note)
+        return _Judge(stand_in.model, stand_in.label, stand_in.identity, note)
     if kind == "image":
         flag, name, path, args = "--judge", cfg.judge, cfg.judge_path, cfg.judge_args
     else:
@@ -199,6 +205,10 @@ def _stage_record(stage: Stage, judge: _Judge, prompt: str, reply: str | None) -
     }
 
 
+#: Our own yes/no parse of a judge's reply, as recorded beside the paper's decision.
+_OURS = {True: "yes", False: "no", None: "undecided"}
+
+
 def _text(verdict: _Verdict, reply: str | BaseException) -> str | None:
     """The reply's text; None, with the verdict's error set, when the judge failed."""
     if isinstance(reply, BaseException):
@@ -245,22 +255,21 @@ def judge_images(
         second: list[tuple[Case, str, str]] = []  # (case, stage-2 prompt, stage-1 reply)
         for (case, _, _, target), prompt, reply in zip(mine, prompts, replies, strict=True):
             v = verdicts[case]
-            v.stages.append(_stage_record(first, j1, prompt, _text(v, reply)))
-            if v.error is not None:
+            text = _text(v, reply)
+            v.stages.append(_stage_record(first, j1, prompt, text))
+            if text is None:
                 continue
-            assert isinstance(reply, str)
-            ours = parse_decision(reply).yes
-            v.ours = {True: "yes", False: "no", None: "undecided"}[ours]
+            v.ours = _OURS[parse_decision(text).yes]
             if len(stages) == 1:
-                v.decision = ureason_decision(reply)
+                v.decision = ureason_decision(text)
                 continue
-            caption = unisandbox_caption(family, reply)
+            caption = unisandbox_caption(family, text)
             if caption is None:
                 v.decision = PaperDecision(False, "stage 1 refused (Error/Reject or empty)")
                 continue
             slot, answer_slot = stages[1].template.fields
             second.append(
-                (case, stages[1].template.fill(**{slot: caption, answer_slot: target}), reply)
+                (case, stages[1].template.fill(**{slot: caption, answer_slot: target}), text)
             )
         if not second:
             continue
@@ -269,10 +278,10 @@ def judge_images(
         replies2 = _ask(harness, settings, j2, stages[1], [(None, p) for _, p, _ in second])
         for (case, prompt, _), reply in zip(second, replies2, strict=True):
             v = verdicts[case]
-            v.stages.append(_stage_record(stages[1], j2, prompt, _text(v, reply)))
-            if v.error is None:
-                assert isinstance(reply, str)
-                v.decision = unisandbox_score(reply)
+            text = _text(v, reply)
+            v.stages.append(_stage_record(stages[1], j2, prompt, text))
+            if text is not None:
+                v.decision = unisandbox_score(text)
                 v.ours = None  # our parse reads yes/no tags, not the score line
     return verdicts
 
@@ -317,11 +326,11 @@ def judge_reasoning(
     replies = _ask(harness, settings, judge, stage, [(None, p) for _, _, p in todo])
     for (case, _, prompt), reply in zip(todo, replies, strict=True):
         v = verdicts[case]
-        v.stages.append(_stage_record(stage, judge, prompt, _text(v, reply)))
-        if v.error is None:
-            assert isinstance(reply, str)
-            v.decision = ureason_decision(reply)
-            v.ours = {True: "yes", False: "no", None: "undecided"}[parse_decision(reply).yes]
+        text = _text(v, reply)
+        v.stages.append(_stage_record(stage, judge, prompt, text))
+        if text is not None:
+            v.decision = ureason_decision(text)
+            v.ours = _OURS[parse_decision(text).yes]
     return verdicts
 
 

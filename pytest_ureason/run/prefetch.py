@@ -24,7 +24,8 @@ from pytest_ureason.judge.yesno import YesNoJudge, render
 from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.run import paper
 from pytest_ureason.run.harness import MODEL_ERRORS, Harness, Outcome
-from pytest_ureason.run.score import expectation, reasoning_prompt, yesno_judge
+from pytest_ureason.run.paper import expectation
+from pytest_ureason.run.score import reasoning_prompt, yesno_judge
 from pytest_ureason.run.store import StoredEvidence, read_rgb
 
 if TYPE_CHECKING:

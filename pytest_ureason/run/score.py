@@ -33,24 +33,16 @@ from pytest_ureason.judge.judges import Judges
 from pytest_ureason.judge.yesno import (
     JudgeFailed,
     YesNoJudge,
-    model_identity,
     parse_decision,
     render,
 )
 from pytest_ureason.run import paper
 from pytest_ureason.run.harness import Harness, Outcome
+from pytest_ureason.run.paper import expectation
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
     from pytest_ureason.settings import Settings
-
-
-def expectation(case: Case) -> str | None:
-    """The expectation sentence of a case's first ``judge`` assertion, if any."""
-    for spec in case.instance.expect:
-        if spec.name == "judge":
-            return str(getattr(spec.params, "expect", "")) or None
-    return None
 
 
 def yesno_judge(harness: Harness, judges: Judges, settings: Settings) -> YesNoJudge:
@@ -62,8 +54,7 @@ def yesno_judge(harness: Harness, judges: Judges, settings: Settings) -> YesNoJu
     """
     if judges.config.judge is not None:
         return judges.yesno()
-    identity = model_identity(harness.model, settings.model_path, settings.model_args)
-    return YesNoJudge(harness.judge_model, identity, stand_in=True)
+    return paper.stand_in_judge(harness, settings)
 
 
 def reasoning_prompt(case: Case, outcome: Outcome | None) -> str | None:
