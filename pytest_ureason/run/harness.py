@@ -35,7 +35,7 @@ from pytest_ureason.conditions import (
 from pytest_ureason.models.base import MODEL_NOTES, Unsupported
 from pytest_ureason.models.batching import BatchStats, Failed, run_batched
 from pytest_ureason.models.fingerprint import content_fingerprint
-from pytest_ureason.run.store import Store, content_key
+from pytest_ureason.run.store import Store, content_key, read_rgb
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -376,8 +376,7 @@ class Harness:
             problem = self._recheck(key)
             if problem is not None:
                 pytest.fail(problem, pytrace=False)
-        with Image.open(self.store.image_path(key)) as img:
-            return img.convert("RGB")
+        return read_rgb(self.store.image_path(key))
 
     def generate_batch(self, pending: list[tuple[Case, GenerationRequest, str]]) -> None:
         """Draw every (case, request, store key) of ``pending`` in batches into the store and

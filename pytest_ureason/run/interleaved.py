@@ -21,7 +21,6 @@ Each round is batched over the group's cases: one ``answer`` call for the reflec
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_ureason.conditions import GenerationRequest
 from pytest_ureason.models.batching import Failed, run_batched
 from pytest_ureason.run.harness import MODEL_ERRORS, Harness, check_outputs, record_failure
-from pytest_ureason.run.store import content_key
+from pytest_ureason.run.store import content_key, image_digest, read_rgb
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
@@ -99,10 +98,6 @@ def parse_reflection(text: str) -> Reflection:
     return Reflection(verdict, tuple(violations[:20]), corrected, readable)
 
 
-def _image_sha(path: Any) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
     """Run the reflect-refine loop on cases whose draft is in ``harness.outcomes``.
 
@@ -138,7 +133,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             assert path is not None
             keys[case] = content_key(
                 kind="reflect",
-                image=_image_sha(path),
+                image=image_digest(path),
                 prompt=case.instance.prompt,
                 seed=case.seed,
                 **harness.identity,
@@ -154,8 +149,7 @@ def refine(harness: Harness, cases: list[Case], rounds: int) -> None:
             for c in batch:
                 path = harness.outcomes[c].image_path
                 assert path is not None
-                with Image.open(path) as img:
-                    images.append(img.convert("RGB"))
+                images.append(read_rgb(path))
             replies = harness.model.answer(
                 images,
                 [reflection_question(c.instance.prompt) for c in batch],

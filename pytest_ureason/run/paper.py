@@ -44,7 +44,7 @@ from pytest_ureason.judge.paper_parse import (
 from pytest_ureason.judge.paper_protocols import PaperProtocol, Stage, family_of, judge_args, load
 from pytest_ureason.judge.yesno import YesNoJudge, bounded, model_identity, parse_decision
 from pytest_ureason.models.batching import Failed, run_batched
-from pytest_ureason.run.store import content_key, read_rgb
+from pytest_ureason.run.store import content_key, image_digest, read_rgb
 
 if TYPE_CHECKING:
     from pytest_ureason.collect.schema import Case
@@ -134,14 +134,6 @@ def _judge(harness: Harness, settings: Settings, stage: Stage, kind: str) -> _Ju
     return _Judge(model, label, model_identity(model, path, dict(full)), applied)
 
 
-def _digest(path: Path | None, memo: dict[Path, str]) -> str | None:
-    if path is None:
-        return None
-    if path not in memo:
-        memo[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return memo[path]
-
-
 def _ask(
     harness: Harness,
     settings: Settings,
@@ -154,14 +146,13 @@ def _ask(
     from pytest_ureason.run.harness import MODEL_ERRORS
 
     store = harness.store
-    memo: dict[Path, str] = {}
     keys = [
         content_key(
             kind="paper-judge",
             judge=judge.identity,
             stage=stage.describe(),
             limits=judge.applied,
-            image=_digest(path, memo),
+            image=None if path is None else image_digest(path),
             prompt=prompt,
         )
         for path, prompt in jobs

@@ -12,7 +12,6 @@ The functions take ``(harness, judges, settings)``, never the runner.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from pytest_ureason.run import paper
 from pytest_ureason.run.harness import MODEL_ERRORS, Harness, Outcome
 from pytest_ureason.run.paper import expectation
 from pytest_ureason.run.score import reasoning_prompt, yesno_judge
-from pytest_ureason.run.store import StoredEvidence, read_rgb
+from pytest_ureason.run.store import StoredEvidence, image_digest, read_rgb
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -43,17 +42,13 @@ def _add_jobs(
     outcome: Outcome,
     key: str,
     text: str,
-    digests: dict[Path, str],
     valid: Callable[[Any], bool],
 ) -> None:
     """Queue ``text`` about the outcome's image (and interleaved draft) under ``key``, unless
-    the evidence cache of that image already holds an answer that ``valid`` accepts;
-    ``digests`` memoises file hashes."""
+    the evidence cache of that image already holds an answer that ``valid`` accepts."""
     for path in {outcome.image_path, outcome.draft_path} - {None}:
         assert path is not None
-        if path not in digests:
-            digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
-        digest = digests[path]
+        digest = image_digest(path)
         evidence = StoredEvidence(harness.store, digest)
         if (digest, key) not in jobs and evidence.load(key, valid) is None:
             jobs[(digest, key)] = (path, evidence, key, text)
@@ -66,7 +61,6 @@ def _images(batch: list[Job]) -> list[Image.Image | None]:
 
 def _image_jobs(harness: Harness, judge: YesNoJudge, cases: list[Case]) -> list[Job]:
     jobs: dict[tuple[str, str], Job] = {}
-    digests: dict[Path, str] = {}
     for case in cases:
         outcome = harness.outcomes.get(case)
         target = expectation(case)
@@ -74,7 +68,7 @@ def _image_jobs(harness: Harness, judge: YesNoJudge, cases: list[Case]) -> list[
             continue
         prompt = render("image", target)
         key = judge.key("image", prompt)
-        _add_jobs(jobs, harness, outcome, key, prompt, digests, valid_answer)
+        _add_jobs(jobs, harness, outcome, key, prompt, valid_answer)
     return list(jobs.values())
 
 
@@ -118,7 +112,6 @@ def _prefetch_vqa(harness: Harness, judges: Judges, settings: Settings, cases: l
     except DetectorUnavailable:
         return  # the items skip with the reason
     jobs: dict[tuple[str, str], Job] = {}
-    digests: dict[Path, str] = {}
     for case in wanted:
         outcome = harness.outcomes.get(case)
         if outcome is None or outcome.image_path is None:
@@ -127,7 +120,7 @@ def _prefetch_vqa(harness: Harness, judges: Judges, settings: Settings, cases: l
             if spec.name == "vqa":
                 question = str(getattr(spec.params, "question", ""))
                 key = vqa_key(model, judges.config, question)
-                _add_jobs(jobs, harness, outcome, key, question, digests, valid_text)
+                _add_jobs(jobs, harness, outcome, key, question, valid_text)
     todo = list(jobs.values())
 
     def ask(batch: list[Job]) -> list[str]:

@@ -350,12 +350,12 @@ class Runner:
             if any(spec.name == "judge" for spec in case.instance.expect):
                 obs.yesno_judge = self.yesno_judge()
             obs.prefetch(object_labels(case.instance.expect))
-            advise = self.settings.derived_assertions == "advise"
-            for spec in case.instance.expect:
+            flags = judging.advisory(case, self.settings)
+            for spec, advisory in zip(case.instance.expect, flags, strict=True):
                 try:
                     verdicts.append(evaluate(spec.name, spec.params, obs))
                 except DetectorUnavailable as exc:
-                    if not (advise and spec.derived):
+                    if not advisory:
                         raise
                     # an advisory derived check whose judge is not installed (OCR for a
                     # derived `text`): recorded as not run; the yes/no judge still decides

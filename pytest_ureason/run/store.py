@@ -21,6 +21,7 @@ miss (made again, once) and is counted in :attr:`Store.failed` for the terminal 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -44,6 +45,21 @@ def read_rgb(path: Path) -> Image.Image:
 
     with Image.open(io.BytesIO(path.read_bytes())) as img:
         return img.convert("RGB")
+
+
+def image_digest(path: Path) -> str:
+    """SHA-256 (hex) of a stored image's bytes, the key of its evidence and judge replies.
+
+    Remembered in this process per (path, size, modification time), so the judging steps of
+    one run (prefetch, paper protocols, interleaved reflection) read an image's bytes once;
+    a rewritten file is hashed afresh."""
+    stat = path.stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def content_key(**fields: Any) -> str:
