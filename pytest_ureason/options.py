@@ -368,12 +368,7 @@ def from_config(config: pytest.Config) -> Settings:
                 f"--shard must be i/N with 1 <= i <= N, got {shard_raw!r} (or auto)"
             )
         shard = (int(m.group(1)), int(m.group(2)))
-    model_args: dict[str, str] = {}
-    for pair in _get_list(config, "ureason_model_args", commas=False):
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise pytest.UsageError(f"--model-arg must be KEY=VALUE, got {pair!r}")
-        model_args[key.strip()] = value.strip()
+    model_args = _pairs(config, "ureason_model_args", "--model-arg")
     store = _path(config, "ureason_store", ".ureason/store")
     assert store is not None
     judges = judge_config(config)
@@ -392,10 +387,8 @@ def from_config(config: pytest.Config) -> Settings:
             "--lookahead", option_value(config, "ureason_lookahead") or "on", ("on", "off")
         )
         == "on",
-        detector=_choice(
-            "--detector", option_value(config, "ureason_detector") or "auto", OBJECT_DETECTORS
-        ),
-        ocr=_choice("--ocr", option_value(config, "ureason_ocr") or "rapidocr", OCR_BACKENDS),
+        detector=judges.detector,
+        ocr=judges.ocr,
         json_path=_path(config, "ureason_json", None),
         rounds=_int("--rounds", option_value(config, "ureason_rounds"), 2, 0, 10),
         gpus=option_value(config, "ureason_gpus"),

@@ -24,6 +24,7 @@ from pytest_ureason.judge.observation import EvidenceCache, Observation
 from pytest_ureason.scene import vocabulary
 
 __all__ = [
+    "COMPARE",
     "AssertionSpec",
     "EvidenceCache",
     "Observation",
@@ -223,7 +224,8 @@ def _det_evidence(obs: Observation, dets: list[Detection], purpose: str) -> dict
     return evidence
 
 
-_OPS: dict[str, Callable[[int, int], bool]] = {
+#: The comparisons of ``count`` (and of derived counts read from a scene text).
+COMPARE: dict[str, Callable[[int, int], bool]] = {
     "==": lambda a, b: a == b,
     ">=": lambda a, b: a >= b,
     "<=": lambda a, b: a <= b,
@@ -236,7 +238,7 @@ _OPS: dict[str, Callable[[int, int], bool]] = {
 def count(obs: Observation, p: CountParams) -> Verdict:
     """Pass when the number of detected instances satisfies ``op value``."""
     found = obs.objects(p.object, "count")
-    ok = _OPS[p.op](len(found), p.value)
+    ok = COMPARE[p.op](len(found), p.value)
     label = f"count({p.object} {p.op} {p.value})"
     reason = f"expected {p.object} {p.op} {p.value}, found {len(found)}"
     return Verdict(

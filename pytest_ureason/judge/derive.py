@@ -69,6 +69,7 @@ from functools import cache
 from itertools import pairwise
 
 from pytest_ureason.judge.assertions import (
+    COMPARE,
     AssertionSpec,
     ColorParams,
     CountParams,
@@ -244,7 +245,7 @@ def derive(text: str) -> Derivation:
     if len(tokens) > MAX_WORDS:
         return Derivation(refused=f"longer than {MAX_WORDS} words")
     try:
-        return Derivation(_specs(_parse(text)))
+        return Derivation(_specs(_parse(tokens)))
     except _Refuse as exc:
         strict = str(exc)
     partial = derive_partial(text)
@@ -253,12 +254,9 @@ def derive(text: str) -> Derivation:
     return Derivation(refused=f"{strict}; no checkable fact", unchecked=partial.unchecked)
 
 
-def _parse(text: str) -> list[_Group]:
-    tokens = _tokens(str(text))
-    if not tokens:
-        raise _Refuse("empty text")
-    if len(tokens) > MAX_WORDS:
-        raise _Refuse(f"longer than {MAX_WORDS} words")
+def _parse(tokens: list[str]) -> list[_Group]:
+    """The strict grammar's groups of a sentence's tokens (:func:`derive` has refused an
+    empty or overlong one)."""
     parser = _Parser(tokens)
     parser.lead()
     groups = [parser.group()]
@@ -1089,15 +1087,6 @@ def _stated_objects(facts: Facts) -> dict[str, _Stated]:
     return out
 
 
-_OPS = {
-    "==": lambda a, b: a == b,
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-}
-
-
 def _check_text(spec: AssertionSpec, states: dict[str, _Stated], facts: Facts) -> tuple[str, str]:
     """(right | wrong | undecided, why) for one derived assertion against a scene text."""
     p = spec.params
@@ -1137,7 +1126,7 @@ def _check_text(spec: AssertionSpec, states: dict[str, _Stated], facts: Facts) -
         value, op = int(getattr(p, "value", 0)), str(getattr(p, "op", "=="))
         if st.number is None:
             return "undecided", f"{name}: the text states no number, expected {op} {value}"
-        if _OPS[op](st.number, value):
+        if COMPARE[op](st.number, value):
             return "right", ""
         return "wrong", f"{name}: the text says {st.number}, expected {op.strip('=') or ''}{value}"
     if spec.name == "color":
