@@ -133,8 +133,8 @@ def _run(
     thread.start()
     host, port = srv.server_address[:2]
     http = [f"base_url=http://{host}:{port}/v1", f"model={SERVED}", "concurrency=8"]
-    files = [
-        str(seed_dir / "ureason" / f"{prefix}{task}.jsonl")
+    files = [  # absolute: pytest runs in ``work``, where a relative seed path finds nothing
+        str(seed_dir.resolve() / "ureason" / f"{prefix}{task}.jsonl")
         for task in tasks
         for prefix in ("", "direct_")
     ]
@@ -160,6 +160,8 @@ def _run(
         props = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
         if "ureason_task" in props:
             items.append(props)
+    if not items:
+        raise SystemExit(f"seed_protocols: pytest ran no UReason item:\n{done.stdout[-3000:]}")
     return srv.bodies, items, seconds
 
 
@@ -204,6 +206,13 @@ def protocol_check(
         f"  {'task':22} {'items':>5} {'want':>5} {'exact':>5} {'miss':>5} {'extra':>5}  kind",
     ]
     totals = {"want": 0, "exact": 0, "miss": 0, "extra": 0}
+    records = {  # each task's released records (both files), read once for both kinds
+        task: {
+            **_records(seed_dir / "ureason" / f"direct_{task}.jsonl"),
+            **_records(seed_dir / "ureason" / f"{task}.jsonl"),
+        }
+        for task in tasks
+    }
     for kind, received, stage in (
         ("image", received_image, image_stage),
         ("reasoning", received_text, text_stage),
@@ -212,13 +221,11 @@ def protocol_check(
         limits = {(b.get("max_tokens"), b.get("temperature")) for _, b in received}
         matched_all: set[str] = set()
         for task in tasks:
-            full = _records(seed_dir / "ureason" / f"{task}.jsonl")
-            direct = _records(seed_dir / "ureason" / f"direct_{task}.jsonl")
             mine = [p for p in items if p["ureason_task"] == f"ureason-{task}"]
             want: set[str] = set()
             for props in mine:
                 rid, condition = props["ureason_instance"], props["ureason_condition"]
-                record = full.get(rid) or direct[rid]
+                record = records[task][rid]
                 if kind == "image":
                     if "ureason_paper_verdict" in props:
                         want.add(stage.template.fill(description=record["expect_en"]))
@@ -242,7 +249,7 @@ def protocol_check(
         extra = len(got - matched_all)
         totals["extra"] += extra
         lines.append(
-            f"  {'all ' + kind:22} {'':>5} {len(matched_all | (got - matched_all)):>5} "
+            f"  {'all ' + kind:22} {'':>5} {len(got):>5} "
             f"{len(matched_all):>5} {'':>5} {extra:>5}  {len(received)} requests, "
             f"max_tokens/temperature sent {sorted(limits, key=str)}, the script's "
             f"{stage.limits.max_tokens}/{stage.limits.temperature:g}"
