@@ -187,7 +187,8 @@ class _Parser:
 
     def object(self, start: int) -> str | None:
         """The object named at ``start`` (consumed), or None (nothing consumed)."""
-        for words in _object_words():
+        first = self.tokens[start] if start < len(self.tokens) else ""
+        for words in _object_words_from().get(first, ()):
             if " ".join(words) in _AMBIGUOUS:
                 continue
             if tuple(self.tokens[start : start + len(words)]) == words:
