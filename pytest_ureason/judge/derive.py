@@ -878,6 +878,21 @@ def _relations(
     return tuple(dict.fromkeys(out))
 
 
+#: Headers that open an ordered list ("left to right: ..."), and the axis they order along.
+_ORDER_HEADERS = (
+    (("left", "to", "right"), "h+"),
+    (("right", "to", "left"), "h-"),
+    (("top", "to", "bottom"), "v+"),
+    (("bottom", "to", "top"), "v-"),
+)
+#: Segments that only name a grid row ("Top row:"), and the row's index.
+_ROW_HEADERS: dict[tuple[str, ...], int] = {
+    ("top", "row"): 0,
+    ("middle", "row"): 1,
+    ("bottom", "row"): 2,
+}
+
+
 def read_facts(text: str, as_text: bool = False) -> Facts:
     """The facts a sentence states (see :func:`derive`); ``as_text``: a scene prompt, which
     may start with "Draw" and whose colors without a number are statements."""
@@ -921,21 +936,12 @@ def read_facts(text: str, as_text: bool = False) -> Facts:
                     texts.append(quoted[int(tok[5:])])
                     used.update(range(max(0, j - 3), j + 1))
         header = None
-        for words, axis in (
-            (("left", "to", "right"), "h+"),
-            (("right", "to", "left"), "h-"),
-            (("top", "to", "bottom"), "v+"),
-            (("bottom", "to", "top"), "v-"),
-        ):
+        for words, axis in _ORDER_HEADERS:
             if words in triples or "-".join(words) in seg:
                 header = axis
-        rows: dict[tuple[str, ...], int] = {
-            ("top", "row"): 0,
-            ("middle", "row"): 1,
-            ("bottom", "row"): 2,
-        }
-        if tuple(w for w in seg if w != "and") in rows:
-            row = rows[tuple(w for w in seg if w != "and")]
+        bare = tuple(w for w in seg if w != "and")
+        if bare in _ROW_HEADERS:
+            row = _ROW_HEADERS[bare]
             used.update(range(len(seg)))
         spans: list[tuple[Mention, int, int]] = []
         if not any(t in _DEPICTS for t in seg):
